@@ -1,0 +1,297 @@
+"""The domain model: every type that crosses a module boundary, in one place.
+
+Times are timezone-aware UTC everywhere. Naive datetimes are read as UTC so that a bundle
+written by hand without offsets still means what its author intended.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Domain = Literal["network", "infrastructure", "application"]
+Cause = Literal["dependency", "component", "constraint", "traffic", "change", "unknown"]
+FindingKind = Literal["metric", "log", "trace", "change", "health", "gap"]
+Direction = Literal["up", "down"]
+
+CAUSES: tuple[str, ...] = ("dependency", "component", "constraint", "traffic", "change", "unknown")
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return `value` as an aware UTC datetime (naive values are taken to be UTC)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc)
+
+
+class Model(BaseModel):
+    """Base for all domain models: strict about unknown fields so typos in bundles surface."""
+
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class TimeWindow(Model):
+    start: datetime
+    end: datetime
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "TimeWindow":
+        if self.end <= self.start:
+            raise ValueError(f"window is empty: end {self.end.isoformat()} is not after start {self.start.isoformat()}")
+        return self
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def contains(self, moment: datetime) -> bool:
+        return self.start <= as_utc(moment) <= self.end
+
+
+class Resource(Model):
+    """A node of the system: a service, load balancer, database, queue, function..."""
+
+    id: str
+    type: str = "service"
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class Edge(Model):
+    """A dependency: `caller` calls (depends on) `callee`."""
+
+    caller: str
+    callee: str
+
+
+class Topology(Model):
+    resources: list[Resource] = Field(default_factory=list)
+    edges: list[Edge] = Field(default_factory=list)
+
+    def ids(self) -> set[str]:
+        return {r.id for r in self.resources}
+
+    def get(self, resource_id: str) -> Resource | None:
+        return next((r for r in self.resources if r.id == resource_id), None)
+
+    def callees(self, resource_id: str) -> list[str]:
+        return [e.callee for e in self.edges if e.caller == resource_id]
+
+    def callers(self, resource_id: str) -> list[str]:
+        return [e.caller for e in self.edges if e.callee == resource_id]
+
+    def downstream(self, resource_id: str) -> set[str]:
+        """Every resource reachable from `resource_id` along caller->callee edges."""
+        return _reach(resource_id, self.callees)
+
+    def upstream(self, resource_id: str) -> set[str]:
+        return _reach(resource_id, self.callers)
+
+
+def _reach(start: str, step: Any) -> set[str]:
+    seen: set[str] = set()
+    frontier = [start]
+    while frontier:
+        node = frontier.pop()
+        for nxt in step(node):
+            if nxt not in seen and nxt != start:
+                seen.add(nxt)
+                frontier.append(nxt)
+    return seen
+
+
+ComparisonOperator = Literal[
+    "GreaterThanThreshold",
+    "GreaterThanOrEqualToThreshold",
+    "LessThanThreshold",
+    "LessThanOrEqualToThreshold",
+]
+
+
+class Trigger(Model):
+    """What paged the engineer: a CloudWatch alarm on one metric of one resource."""
+
+    alarm_name: str
+    resource: str
+    metric: str
+    namespace: str | None = None
+    statistic: str = "Average"
+    threshold: float | None = None
+    comparison: ComparisonOperator | None = None
+    state_change_time: datetime
+
+    @field_validator("state_change_time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+    @property
+    def expects_increase(self) -> bool | None:
+        """True when the alarm fires on a rise, False on a drop, None when unknown."""
+        if self.comparison is None:
+            return None
+        return self.comparison.startswith("Greater")
+
+
+class GroundTruth(Model):
+    """The known answer of a recorded incident, used only by the evaluation."""
+
+    resource: str | None = None
+    cause: Cause | None = None
+    fault: str | None = None
+    false_alarm: bool = False
+
+
+class MetricSeries(Model):
+    resource: str
+    namespace: str
+    metric: str
+    stat: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    timestamps: list[datetime]
+    values: list[float]
+
+
+class LogRecord(Model):
+    timestamp: datetime
+    resource: str
+    log_group: str = ""
+    log_stream: str = ""
+    message: str
+    trace_id: str | None = None
+
+
+class Span(Model):
+    trace_id: str
+    span_id: str
+    parent_id: str | None = None
+    service: str
+    operation: str = ""
+    start: datetime
+    end: datetime
+    error: bool = False
+    fault: bool = False
+    status: str | None = None
+
+
+class ChangeEvent(Model):
+    """A CloudTrail-shaped record of something that changed."""
+
+    id: str
+    time: datetime
+    source: str
+    event_name: str
+    resource: str | None = None
+    actor: str | None = None
+    parameters: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
+
+
+class HealthEvent(Model):
+    """An AWS Health event (service issue, scheduled change, account notification)."""
+
+    id: str
+    service: str
+    event_type_code: str
+    category: str = "issue"
+    region: str | None = None
+    availability_zone: str | None = None
+    start: datetime
+    end: datetime | None = None
+    status: str = "open"
+    affected_resources: list[str] = Field(default_factory=list)
+    description: str = ""
+
+    @field_validator("start", "end")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+
+class Evidence(Model):
+    """What an engineer would want to see to believe a finding; small on purpose."""
+
+    baseline_value: float | None = None
+    incident_value: float | None = None
+    unit: str | None = None
+    sample_logs: list[str] = Field(default_factory=list)
+    trace_ids: list[str] = Field(default_factory=list)
+    event_ids: list[str] = Field(default_factory=list)
+    console_link: str | None = None
+    details: dict[str, float | int | str] = Field(default_factory=dict)
+
+
+class Finding(Model):
+    """One observation about one resource, with a stable id so that hypotheses can cite it."""
+
+    id: str
+    domain: Domain
+    kind: FindingKind
+    resource: str
+    signal: str
+    summary: str
+    onset: datetime | None = None
+    score: float = Field(ge=0.0, le=1.0, description="anomaly strength, 0 = normal, 1 = certain anomaly")
+    direction: Direction | None = None
+    evidence: Evidence = Field(default_factory=Evidence)
+
+    @staticmethod
+    def make_id(kind: str, resource: str, signal: str) -> str:
+        """Stable id: the same observation gets the same id on every run and rerun."""
+        digest = hashlib.sha1(f"{kind}|{resource}|{signal}".encode()).hexdigest()[:8]
+        return f"{kind}-{digest}"
+
+
+class Hypothesis(Model):
+    id: str
+    resource: str
+    cause: Cause
+    confidence: float = Field(ge=0.0, le=1.0)
+    title: str
+    reasoning: str
+    supporting_findings: list[str] = Field(default_factory=list)
+    contradicting_findings: list[str] = Field(default_factory=list)
+    next_steps: list[str] = Field(default_factory=list)
+
+
+Verdict = Literal["accepted", "discarded"]
+
+
+class Decision(Model):
+    """A human's verdict on a finding or hypothesis; never dropped once made."""
+
+    target_id: str
+    verdict: Verdict
+    note: str = ""
+    at: datetime
+
+
+class TimelineEntry(Model):
+    time: datetime
+    source: str
+    text: str
+    finding_id: str | None = None
+
+
+class Investigation(Model):
+    id: str
+    trigger: Trigger
+    status: Literal["running", "awaiting_review", "complete"] = "complete"
+    findings: list[Finding] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    abstained: bool = False
+    abstain_reason: str | None = None
+    decisions: list[Decision] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="gaps and warnings met while investigating")
