@@ -1,0 +1,1 @@
+"""Importers that turn public incident datasets into recorded-incident bundles (format v1)."""
