@@ -43,6 +43,37 @@ def validate(bundle: Path = typer.Argument(..., help="bundle directory holding i
     Console(highlight=False).print(f"{bundle}: valid bundle", markup=False)
 
 
+@app.command()
+def investigate(
+    bundle: Path | None = typer.Option(None, "--bundle", help="investigate a recorded-incident bundle directory"),
+    as_json: bool = typer.Option(False, "--json", help="print the result as JSON (schema: docs/output-schema.md)"),
+    report: Path | None = typer.Option(None, "--report", help="also write a Markdown incident report to this file"),
+) -> None:
+    """Investigate an alarm and print ranked root-cause hypotheses."""
+    import json
+
+    from agent.output import to_json
+    from agent.render import render
+    from agent.report import markdown_report
+    from agent.runner import investigate_bundle
+
+    if bundle is None:
+        raise UserError("say what to investigate: --bundle DIR (a recorded incident)")
+    with err_console.status("investigating...") as status:
+        investigation = investigate_bundle(bundle, on_progress=lambda node: status.update(f"investigating: {node} done"))
+    if report is not None:
+        try:
+            report.write_text(markdown_report(investigation), encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"cannot write the report to {report}: {exc.strerror}") from exc
+    if as_json:
+        typer.echo(json.dumps(to_json(investigation), indent=2))
+    else:
+        render(investigation, Console(highlight=False, soft_wrap=True))
+        if report is not None:
+            err_console.print(f"report written to {report}", markup=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: the error boundary around the typer app."""
     args = list(sys.argv[1:] if argv is None else argv)

@@ -1,0 +1,32 @@
+"""The investigation graph. This module only wires nodes together.
+
+    scope -> network | infrastructure | application (in parallel) -> hypothesize -> report
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from agent.nodes.domains import application, infrastructure, network
+from agent.nodes.hypothesize import hypothesize
+from agent.nodes.report import report
+from agent.nodes.scope import scope
+from agent.state import Context, InvestigationInput, InvestigationState
+
+DOMAIN_NODES = {"network": network, "infrastructure": infrastructure, "application": application}
+
+
+def build_graph(checkpointer=None):
+    graph = StateGraph(InvestigationState, input_schema=InvestigationInput, context_schema=Context)
+    graph.add_node("scope", scope)
+    for name, node in DOMAIN_NODES.items():
+        graph.add_node(name, node)
+    graph.add_node("hypothesize", hypothesize)
+    graph.add_node("report", report)
+    graph.add_edge(START, "scope")
+    for name in DOMAIN_NODES:
+        graph.add_edge("scope", name)
+    graph.add_edge(list(DOMAIN_NODES), "hypothesize")
+    graph.add_edge("hypothesize", "report")
+    graph.add_edge("report", END)
+    return graph.compile(checkpointer=checkpointer)

@@ -1,0 +1,52 @@
+"""Helpers the domain nodes share: reading through the source and turning gaps into findings."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from agent.domain import Domain, Evidence, Finding, TimeWindow
+from agent.state import Scope
+from tools.envelope import ToolResult
+from tools.source import TelemetrySource
+
+
+def gap_finding(domain: Domain, result: ToolResult) -> Finding:
+    """A source that could not be read is reported, not hidden: the engineer must know what was not seen."""
+    signal = f"{result.tool} unavailable"
+    return Finding(
+        id=Finding.make_id("gap", result.tool, signal),
+        domain=domain, kind="gap", resource=result.tool, signal=signal,
+        summary=f"could not read {result.tool} ({result.status}): {result.error}",
+        score=0.0,
+        evidence=Evidence(details={"status": result.status, "error": result.error or ""}),
+    )
+
+
+def read_frames(
+    read, windows: list[TimeWindow], domain: Domain
+) -> tuple[list[pd.DataFrame | None], list[Finding], list[str]]:
+    """Call `read(window)` for each window; failures become gap findings, truncation a note."""
+    frames: list[pd.DataFrame | None] = []
+    gaps: list[Finding] = []
+    notes: list[str] = []
+    for window in windows:
+        result: ToolResult = read(window)
+        if not result.ok:
+            frames.append(None)
+            if not any(g.resource == result.tool for g in gaps):
+                gaps.append(gap_finding(domain, result))
+            continue
+        frames.append(result.data)
+        if result.truncated and result.note:
+            notes.append(f"{result.tool}: {result.note}")
+    return frames, gaps, notes
+
+
+def metrics_for(source: TelemetrySource, scope: Scope, domain: Domain):
+    """Baseline and incident metric points of the scope's resources (one frame), gaps, notes."""
+    frames, gaps, notes = read_frames(
+        lambda w: source.metrics(w, scope.resources), [scope.baseline, scope.incident], domain
+    )
+    present = [f for f in frames if f is not None and not f.empty]
+    frame = pd.concat(present, ignore_index=True).drop_duplicates() if present else pd.DataFrame()
+    return frame, gaps, notes

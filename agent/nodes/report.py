@@ -1,0 +1,38 @@
+"""Report: assemble the Investigation (findings, hypotheses, timeline) from the state."""
+
+from __future__ import annotations
+
+from agent.domain import Investigation, TimelineEntry
+from agent.state import InvestigationState
+
+
+def timeline(state: InvestigationState) -> list[TimelineEntry]:
+    """Changes, onsets and the alarm in time order: the first thing a post-incident review reads."""
+    entries = [
+        TimelineEntry(time=f.onset, source=f"{f.domain}/{f.kind}", text=f.summary, finding_id=f.id)
+        for f in state.findings
+        if f.onset is not None and (f.score >= 0.5 or (f.kind == "change" and f.score > 0))
+    ]
+    entries.append(TimelineEntry(
+        time=state.trigger.state_change_time, source="alarm",
+        text=f"alarm {state.trigger.alarm_name} went to ALARM on {state.trigger.resource} {state.trigger.metric}",
+    ))
+    return sorted(entries, key=lambda e: e.time)
+
+
+def report(state: InvestigationState) -> dict:
+    # Findings sorted strongest first, ids unique (parallel nodes never produce the same id,
+    # but a rerun merging old and new findings might).
+    unique = {f.id: f for f in sorted(state.findings, key=lambda f: (-f.score, f.id))}
+    investigation = Investigation(
+        id=state.investigation_id,
+        trigger=state.trigger,
+        status="complete",
+        findings=list(unique.values()),
+        hypotheses=state.hypotheses,
+        abstained=state.abstained,
+        abstain_reason=state.abstain_reason,
+        timeline=timeline(state),
+        notes=state.notes,
+    )
+    return {"investigation": investigation}

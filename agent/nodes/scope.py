@@ -1,0 +1,59 @@
+"""Scope: the incident window, the baseline and the neighbourhood of the alarmed resource."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from langgraph.runtime import Runtime
+
+from agent.domain import TimeWindow, Topology
+from agent.state import Context, InvestigationState, Scope
+
+# Alarms fire after a few evaluation periods: the fault usually began up to this long before.
+ONSET_LOOKBACK = timedelta(minutes=15)
+DEFAULT_BEFORE = timedelta(minutes=60)
+DEFAULT_AFTER = timedelta(minutes=15)
+DEFAULT_BASELINE = timedelta(hours=3)
+
+
+def decide_windows(
+    alarm_time, window: TimeWindow | None, baseline: TimeWindow | None, now
+) -> tuple[TimeWindow, TimeWindow]:
+    """(incident, baseline) windows from what the caller gave and the alarm time."""
+    if window is None:
+        end = min(alarm_time + DEFAULT_AFTER, max(now, alarm_time + timedelta(minutes=1)))
+        window = TimeWindow(start=alarm_time - DEFAULT_BEFORE, end=end)
+    if baseline is not None:
+        return window, baseline
+    # No separate normal period: the part of the window before the likely onset is the baseline.
+    split = alarm_time - ONSET_LOOKBACK
+    if split - window.start >= ONSET_LOOKBACK and split < window.end:
+        return TimeWindow(start=split, end=window.end), TimeWindow(start=window.start, end=split)
+    return window, TimeWindow(start=window.start - DEFAULT_BASELINE, end=window.start)
+
+
+def neighbourhood(topology: Topology, entry: str) -> list[str]:
+    """The entry resource and everything downstream of it; all resources when it is not mapped."""
+    if entry not in topology.ids():
+        return sorted(topology.ids() | {entry})
+    return [entry, *sorted(topology.downstream(entry))]
+
+
+def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
+    source = runtime.context.source
+    notes: list[str] = []
+    result = source.topology()
+    topology = result.data if result.ok and result.data is not None else Topology()
+    if not result.ok:
+        notes.append(f"topology unavailable ({result.status}: {result.error}); looking at every resource")
+    incident, baseline = decide_windows(
+        state.trigger.state_change_time, state.window, state.baseline, runtime.context.clock()
+    )
+    entry = state.trigger.resource
+    return {
+        "scope": Scope(
+            incident=incident, baseline=baseline, entry=entry,
+            resources=neighbourhood(topology, entry), topology=topology,
+        ),
+        "notes": notes,
+    }

@@ -1,0 +1,234 @@
+"""Deterministic ranking: from findings to root-cause hypotheses with a confidence.
+
+The idea, as an engineer would reason along the dependency graph:
+1. A resource's anomaly combines its strongest finding of each kind (metric, log, trace):
+   independent kinds that agree raise it, many findings of one kind do not.
+2. A candidate is an anomalous resource in the alarm's neighbourhood, or a resource that
+   changed shortly before the onset while the resources that call it are anomalous.
+3. The root cause is usually the most downstream anomalous dependency whose anomaly started
+   earliest and explains the symptoms above it. So a candidate is discounted when one of
+   its own dependencies is anomalous from no later on (it is then more likely a victim), and
+   credited for the share of other anomalous resources that sit above it.
+4. A change on the candidate shortly before its onset raises the score.
+
+The confidence is computed from the same quantities (see `confidence`), and the ranker
+abstains when no candidate is supported.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from agent.domain import Cause, Finding, Hypothesis, Topology, Trigger
+from agent.state import Scope
+from tools.analysis.changes import proximity
+
+ANOMALOUS = 0.5  # a finding at or above this score is an anomaly, below it an observation
+SUPPORTED = 0.5  # a candidate must score this much to be proposed at all
+ONSET_TOLERANCE = timedelta(minutes=2)  # onsets this close count as simultaneous
+SYMPTOM_KINDS = ("metric", "log", "trace")
+MAX_HYPOTHESES = 5
+
+
+@dataclass
+class Candidate:
+    resource: str
+    anomaly: float = 0.0
+    onset: datetime | None = None
+    symptoms: list[Finding] = field(default_factory=list)
+    changes: list[Finding] = field(default_factory=list)
+    health: list[Finding] = field(default_factory=list)
+    victim_of: str | None = None
+    victim: float = 0.0
+    explains: float = 0.0
+    change: float = 0.0
+    score: float = 0.0
+
+
+@dataclass
+class Ranking:
+    hypotheses: list[Hypothesis]
+    abstained: bool
+    abstain_reason: str | None
+
+
+def _combine(findings: list[Finding]) -> float:
+    """Noisy-OR over the strongest finding of each kind."""
+    strongest: dict[str, float] = {}
+    for f in findings:
+        strongest[f.kind] = max(strongest.get(f.kind, 0.0), f.score)
+    miss = 1.0
+    for score in strongest.values():
+        miss *= 1.0 - score
+    return 1.0 - miss
+
+
+def _collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
+    in_scope = set(scope.resources)
+    known = scope.topology.ids()
+    by_resource: dict[str, Candidate] = {}
+    for f in findings:
+        # Resources outside the topology (e.g. a recording without one) are still considered.
+        if f.resource in known and f.resource not in in_scope:
+            continue
+        cand = by_resource.setdefault(f.resource, Candidate(resource=f.resource))
+        if f.kind in SYMPTOM_KINDS and f.score >= ANOMALOUS:
+            cand.symptoms.append(f)
+        elif f.kind == "change":
+            cand.changes.append(f)
+        elif f.kind == "health":
+            cand.health.append(f)
+    for cand in by_resource.values():
+        cand.anomaly = _combine(cand.symptoms + cand.health)
+        onsets = [f.onset for f in cand.symptoms + cand.health if f.onset is not None]
+        cand.onset = min(onsets) if onsets else None
+    return by_resource
+
+
+def _anomalous(cands: dict[str, Candidate]) -> dict[str, Candidate]:
+    return {r: c for r, c in cands.items() if c.anomaly >= ANOMALOUS}
+
+
+def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, alarm_time: datetime) -> None:
+    below = topology.downstream(cand.resource)
+    above = topology.upstream(cand.resource)
+    # Victim: an anomalous dependency whose anomaly began no later than ours.
+    for other, oc in anomalous.items():
+        if other == cand.resource or other not in below:
+            continue
+        earlier = cand.onset is None or oc.onset is None or oc.onset <= cand.onset + ONSET_TOLERANCE
+        if earlier and oc.anomaly > cand.victim:
+            cand.victim, cand.victim_of = oc.anomaly, other
+    others = [r for r in anomalous if r != cand.resource]
+    cand.explains = sum(1 for r in others if r in above) / len(others) if others else 1.0
+    reference = cand.onset or alarm_time
+    cand.change = max((proximity(f.onset, reference) for f in cand.changes if f.onset), default=0.0)
+    callers_anomalous = any(r in anomalous for r in topology.callers(cand.resource))
+    # A changed resource without telemetry of its own (a security group, a policy) is
+    # judged by the resources that depend on it.
+    own = cand.anomaly
+    if own < ANOMALOUS and cand.change > 0 and callers_anomalous:
+        own = max(own, max(anomalous[r].anomaly for r in topology.callers(cand.resource) if r in anomalous) * cand.change)
+    cand.score = own * (1.0 - 0.8 * cand.victim) * (0.5 + 0.5 * cand.explains)
+    cand.score = min(1.0, cand.score + 0.5 * cand.change * (1.0 - cand.score))
+
+
+def confidence(top: Candidate, runner_up: Candidate | None, trigger_anomalous: bool) -> float:
+    """How likely the top hypothesis is right: its score, discounted when a close rival exists
+    or when the alarmed metric itself looks normal against the baseline."""
+    margin = top.score - (runner_up.score if runner_up else 0.0)
+    value = top.score * (0.6 + 0.4 * min(1.0, margin / 0.3))
+    if not trigger_anomalous:
+        value *= 0.5
+    return round(max(0.0, min(0.99, value)), 3)
+
+
+_CONSTRAINT_WORDS = ("throttl", "limit", "quota", "concurren", "exhaust", "max", "full", "free", "expir", "certificate", "capacity", "too many")
+_COMPONENT_WORDS = ("cpu", "memory", "mem", "disk", "unhealthy", "healthy", "restart", "oom", "crash", "running", "node")
+
+
+def cause_of(cand: Candidate, entry_traffic_up: bool) -> Cause:
+    text = " ".join(f.signal.lower() + " " + f.summary.lower() for f in cand.symptoms + cand.health)
+    if cand.change >= 0.25:
+        return "change"
+    if any(w in text for w in _CONSTRAINT_WORDS):
+        return "constraint"
+    if cand.health or any(w in text for w in _COMPONENT_WORDS):
+        return "component"
+    if entry_traffic_up and all(f.evidence.details.get("traffic") == 1 for f in cand.symptoms if f.kind == "metric"):
+        return "traffic"
+    if any(f.domain == "network" for f in cand.symptoms):
+        return "dependency"
+    return "component" if cand.symptoms else "unknown"
+
+
+_NEXT_STEPS: dict[str, list[str]] = {
+    "change": [
+        "Review the change cited below (who, what, diff) and whether its timing matches the onset.",
+        "If it does, roll it back or disable it behind its flag, then watch the alarmed metric recover.",
+    ],
+    "constraint": [
+        "Check the limit, quota or capacity named in the evidence (service quotas, provisioned capacity, expiry dates).",
+        "Raise the limit or shed load; add an alarm on the headroom so it pages before users notice.",
+    ],
+    "component": [
+        "Inspect the resource's health: task/instance status, restarts, resource saturation, Availability Zone.",
+        "Replace or drain unhealthy capacity; shift traffic away from an impaired Availability Zone if one stands out.",
+    ],
+    "dependency": [
+        "Check the dependency's own health and the path to it (timeouts, DNS, security groups, routes).",
+        "Fail over, degrade gracefully or tighten timeouts and circuit breakers for this dependency.",
+    ],
+    "traffic": [
+        "Confirm the surge source (legitimate growth, retry storm, bot) from request logs.",
+        "Scale out or throttle; check that auto scaling reacted and how long it lagged.",
+    ],
+    "unknown": ["Open the cited evidence and confirm or discard this resource by hand."],
+}
+
+
+def _hypothesis(cand: Candidate, conf: float, cause: Cause, entry: str) -> Hypothesis:
+    ordered = sorted(cand.symptoms + cand.health, key=lambda f: -f.score)
+    changes = sorted(cand.changes, key=lambda f: -f.score)
+    lead = ordered[0] if ordered else (changes[0] if changes else None)
+    title_cause = {
+        "change": "a recent change", "constraint": "a limit or capacity constraint", "component": "a failing component",
+        "dependency": "a failing dependency", "traffic": "a traffic surge", "unknown": "an unexplained anomaly",
+    }[cause]
+    title = f"{cand.resource}: {title_cause}" + (f" — {lead.signal}" if lead else "")
+    parts = []
+    if ordered:
+        kinds = sorted({f.kind for f in ordered})
+        when = f" from {cand.onset:%H:%M} UTC" if cand.onset else ""
+        parts.append(f"{cand.resource} is anomalous{when} in {len(ordered)} finding(s) across {', '.join(kinds)} (combined {cand.anomaly:.2f}).")
+    if cand.change > 0 and changes:
+        parts.append(f"A change came shortly before: {changes[0].summary}.")
+    if cand.resource != entry:
+        parts.append(f"It explains {cand.explains:.0%} of the other anomalous resources, which depend on it.")
+    if cand.victim_of:
+        parts.append(f"Its dependency {cand.victim_of} is anomalous too (from no later), so it may be a victim: discounted.")
+    else:
+        parts.append("None of its dependencies is anomalous earlier, so the fault most likely starts here.")
+    supporting = [f.id for f in ordered[:6]] + [f.id for f in changes[:2] if f.score > 0]
+    steps = [s.replace("the resource", cand.resource) for s in _NEXT_STEPS[cause]]
+    if lead and lead.evidence.console_link:
+        steps.append(f"Open {lead.evidence.console_link}")
+    return Hypothesis(
+        id=f"H-{cand.resource}", resource=cand.resource, cause=cause, confidence=conf, title=title,
+        reasoning=" ".join(parts), supporting_findings=supporting, next_steps=steps,
+    )
+
+
+def rank(findings: list[Finding], scope: Scope, trigger: Trigger) -> Ranking:
+    cands = _collect(findings, scope)
+    anomalous = _anomalous(cands)
+    topology = scope.topology
+    pool = [
+        c for c in cands.values()
+        if c.anomaly >= ANOMALOUS or (c.changes and (c.resource == scope.entry or any(r in anomalous for r in topology.callers(c.resource))))
+    ]
+    for cand in pool:
+        _score(cand, anomalous, topology, trigger.state_change_time)
+    pool.sort(key=lambda c: (-c.score, c.onset or trigger.state_change_time, c.resource))
+    supported = [c for c in pool if c.score >= SUPPORTED]
+    if not supported:
+        strongest = sorted((f for f in findings if f.kind != "gap"), key=lambda f: -f.score)[:3]
+        observed = "; ".join(f.summary for f in strongest) or "no anomaly in any signal"
+        return Ranking([], True, f"No root cause is supported by the evidence. Strongest observations: {observed}")
+    trigger_anomalous = any(
+        f.resource == trigger.resource and f.kind == "metric" and f.evidence.details.get("metric") == trigger.metric
+        for f in findings if f.score >= ANOMALOUS
+    )
+    entry = cands.get(scope.entry)
+    entry_traffic_up = bool(entry) and any(
+        f.evidence.details.get("traffic") == 1 and f.direction == "up" for f in entry.symptoms
+    )
+    hypotheses = []
+    for i, cand in enumerate(supported[:MAX_HYPOTHESES]):
+        runner_up = supported[i + 1] if i + 1 < len(supported) else None
+        conf = confidence(cand, runner_up if i == 0 else supported[0], trigger_anomalous)
+        if i > 0:
+            conf = min(conf, hypotheses[-1].confidence)
+        hypotheses.append(_hypothesis(cand, conf, cause_of(cand, entry_traffic_up), scope.entry))
+    return Ranking(hypotheses, False, None)

@@ -1,0 +1,50 @@
+"""Terminal rendering of an investigation: ranked hypotheses first, evidence under each."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from agent.domain import Finding, Investigation
+
+
+def _finding_line(finding: Finding) -> str:
+    link = f"  {finding.evidence.console_link}" if finding.evidence.console_link else ""
+    return f"[{finding.id}] {finding.summary}{link}"
+
+
+def render(investigation: Investigation, console: Console) -> None:
+    trig = investigation.trigger
+    console.print(
+        f"Investigation {investigation.id}: alarm {trig.alarm_name} on {trig.resource} "
+        f"({trig.metric}) at {trig.state_change_time:%Y-%m-%d %H:%M} UTC",
+        markup=False, style="bold",
+    )
+    findings = {f.id: f for f in investigation.findings}
+    if investigation.abstained:
+        console.print(f"\nNo hypothesis. {investigation.abstain_reason}", markup=False)
+    for rank, hyp in enumerate(investigation.hypotheses, start=1):
+        console.print(
+            f"\n#{rank}  {hyp.confidence:.0%}  {hyp.resource}  [{hyp.cause}]  {hyp.title}", markup=False, style="bold"
+        )
+        console.print(f"    Why: {hyp.reasoning}", markup=False)
+        cited = [findings[i] for i in hyp.supporting_findings if i in findings]
+        if cited:
+            console.print("    Evidence:", markup=False)
+            for finding in cited:
+                console.print(f"      - {_finding_line(finding)}", markup=False)
+                for line in finding.evidence.sample_logs[:1]:
+                    console.print(f"          log: {line[:200]}", markup=False)
+        console.print("    Next steps:", markup=False)
+        for step in hyp.next_steps:
+            console.print(f"      - {step}", markup=False)
+    gaps = [f for f in investigation.findings if f.kind == "gap"]
+    if gaps or investigation.notes:
+        console.print("\nNot seen / limits:", markup=False)
+        for gap in gaps:
+            console.print(f"  - {gap.summary}", markup=False)
+        for note in investigation.notes:
+            console.print(f"  - {note}", markup=False)
+    console.print(
+        f"\n{len(investigation.findings)} findings; use --json for all of them, --report FILE for a Markdown report.",
+        markup=False, style="dim",
+    )

@@ -1,0 +1,58 @@
+"""Graph state. Everything here is a pydantic model so a SQLite checkpointer can persist it.
+
+`InvestigationInput` is the narrow input a caller supplies; `InvestigationState` is what the
+nodes read and write. Bulky telemetry never enters the state: only Findings (small, cited
+by id) and the scope.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Annotated, Callable
+
+from pydantic import BaseModel, Field
+
+from agent.domain import Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
+from tools.source import TelemetrySource
+
+
+class InvestigationInput(BaseModel):
+    investigation_id: str
+    trigger: Trigger
+    window: TimeWindow | None = Field(default=None, description="incident window; default: around the alarm")
+    baseline: TimeWindow | None = Field(default=None, description="normal period; default: before the incident")
+
+
+class Scope(BaseModel):
+    """Where and when to look: decided once, read by every domain node."""
+
+    incident: TimeWindow
+    baseline: TimeWindow
+    entry: str
+    resources: list[str] = Field(description="the entry resource and everything it depends on")
+    topology: Topology
+
+
+class InvestigationState(InvestigationInput):
+    scope: Scope | None = None
+    # Domain nodes run in parallel and each appends its findings and notes.
+    findings: Annotated[list[Finding], operator.add] = Field(default_factory=list)
+    notes: Annotated[list[str], operator.add] = Field(default_factory=list)
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    abstained: bool = False
+    abstain_reason: str | None = None
+    investigation: Investigation | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class Context:
+    """Run-scoped dependencies handed to nodes by LangGraph; never checkpointed."""
+
+    source: TelemetrySource
+    clock: Callable[[], datetime] = field(default=_utc_now)

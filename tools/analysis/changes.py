@@ -1,0 +1,115 @@
+"""Change analysis: what changed shortly before the onset, and what kind of change it was.
+
+The most common cause of an incident is a change. A change is suspicious in proportion to
+how close it came before the onset: the score decays with a half-life of `HALF_LIFE`
+minutes and is zero for changes after the onset (they cannot have caused it) or older than
+`LOOKBACK`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import Literal
+
+from agent.domain import ChangeEvent, Domain, Evidence, Finding, HealthEvent
+
+ChangeKind = Literal["deploy", "configuration", "permission", "network", "scaling", "certificate", "other"]
+
+LOOKBACK = timedelta(hours=3)
+HALF_LIFE = timedelta(minutes=30)
+# Events after the onset by less than this still count: clocks and alarm periods are coarse.
+ONSET_SLACK = timedelta(minutes=2)
+
+_KIND_RULES: list[tuple[str, ChangeKind]] = [
+    (r"policy|role|permission|grant|revoke(?!securitygroup)|accesskey|user|group(?!.*securitygroup)", "permission"),
+    (r"securitygroup|networkacl|route|vpc|subnet|gateway|endpoint|listener|targetgroup|dns|recordset|hostedzone", "network"),
+    (r"certificate", "certificate"),
+    (r"scal|desiredcapacity|capacity|concurrency|throughput|provisioned", "scaling"),
+    (r"functioncode|deployment|taskdefinition|updateservice|publishversion|alias|image|release|deploy", "deploy"),
+    (r"parameter|config|setting|environment|secret|modify|update|put", "configuration"),
+]
+_compiled = [(re.compile(p, re.IGNORECASE), k) for p, k in _KIND_RULES]
+
+_DOMAIN_OF_KIND: dict[ChangeKind, Domain] = {
+    "deploy": "application",
+    "configuration": "application",
+    "permission": "infrastructure",
+    "network": "network",
+    "scaling": "infrastructure",
+    "certificate": "network",
+    "other": "application",
+}
+
+
+def change_kind(event: ChangeEvent) -> ChangeKind:
+    # RevokeSecurityGroupIngress is a network change, DetachRolePolicy a permission change:
+    # test the network vocabulary on security groups before the permission words.
+    name = event.event_name
+    if re.search(r"securitygroup|networkacl", name, re.IGNORECASE):
+        return "network"
+    for pattern, kind in _compiled:
+        if pattern.search(name):
+            return kind
+    return "other"
+
+
+def proximity(change_time: datetime, onset: datetime) -> float:
+    """1.0 for a change right at the onset, 0.5 one half-life before, 0 after or too old."""
+    lead = onset - change_time
+    if lead < -ONSET_SLACK or lead > LOOKBACK:
+        return 0.0
+    return 0.5 ** (max(lead, timedelta(0)) / HALF_LIFE)
+
+
+def change_findings(changes: list[ChangeEvent], *, reference: datetime) -> list[Finding]:
+    """One finding per change, scored by how close before `reference` (the onset) it came."""
+    findings = []
+    for event in changes:
+        kind = change_kind(event)
+        score = proximity(event.time, reference)
+        resource = event.resource or "unknown"
+        signal = f"{kind} change {event.event_name} ({event.id})"
+        minutes = (reference - event.time).total_seconds() / 60
+        when = f"{minutes:.0f} min before the onset" if minutes >= 0 else f"{-minutes:.0f} min after the onset"
+        findings.append(Finding(
+            id=Finding.make_id("change", resource, signal),
+            domain=_DOMAIN_OF_KIND[kind],
+            kind="change",
+            resource=resource,
+            signal=signal,
+            summary=f"{kind} change {event.source} {event.event_name} on {resource} by {event.actor or 'unknown actor'}, {when}",
+            onset=event.time,
+            score=round(score, 4),
+            evidence=Evidence(
+                event_ids=[event.id],
+                details={"change_kind": kind, "event_name": event.event_name, "source": event.source,
+                         "actor": event.actor or "", "minutes_before_onset": round(minutes, 1)},
+            ),
+        ))
+    return findings
+
+
+def health_findings(events: list[HealthEvent]) -> list[Finding]:
+    """AWS Health events that were open during the incident, one finding per affected resource."""
+    findings = []
+    for event in events:
+        weight = 0.9 if event.category == "issue" else 0.3
+        where = f" in {event.availability_zone}" if event.availability_zone else ""
+        for resource in event.affected_resources or [f"{event.service}{where}".strip()]:
+            signal = f"AWS Health {event.event_type_code}"
+            findings.append(Finding(
+                id=Finding.make_id("health", resource, signal + event.id),
+                domain="infrastructure",
+                kind="health",
+                resource=resource,
+                signal=signal,
+                summary=f"AWS Health {event.category} {event.event_type_code} for {event.service}{where}: {event.description[:160]}",
+                onset=event.start,
+                score=weight,
+                evidence=Evidence(event_ids=[event.id], details={
+                    "service": event.service, "category": event.category,
+                    "availability_zone": event.availability_zone or "", "status": event.status,
+                }),
+            ))
+    return findings

@@ -1,0 +1,172 @@
+"""Metric shift against a baseline, with robust statistics.
+
+For every series (resource, namespace, metric, stat, dimensions):
+- the baseline's centre is its median and its spread the largest of 1.4826*MAD, 1.2533*mean
+  absolute deviation and 1 % of |median| (so a flat baseline does not make every wiggle
+  infinitely surprising, and a mostly-zero error count still has a spread);
+- each incident point gets a robust z-score in the direction that is bad for that metric;
+- the evidence is the strongest *sustained* run of points beyond `Z_ONSET` (at least
+  `MIN_RUN` points, or every point when the incident has fewer), whose first point is the
+  onset. A single spike is not an incident.
+
+Everything is vectorised over series, so 10,000 series of 240 points take well under a
+second.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from agent.domain import Evidence, Finding, TimeWindow
+from tools.analysis.semantics import bad_direction, is_traffic, metric_domain
+
+KEY = ["resource", "namespace", "metric", "stat", "dimensions"]
+Z_ONSET = 3.0  # a point this many robust standard deviations out is abnormal (p < 0.0015 one-sided)
+MIN_RUN = 2  # consecutive abnormal points that make a sustained shift
+Z_CAP = 50.0
+MIN_BASELINE_POINTS = 3
+MAX_FINDINGS_PER_RESOURCE = 5
+
+
+def z_to_score(z: float) -> float:
+    """Map a robust z-score to an anomaly strength in [0, 1].
+
+    Logistic, centred on z = 4 (score 0.5: a sustained shift clearly past the onset
+    threshold) with scale 1, so z = 3 -> 0.27, z = 6 -> 0.88, z = 8 -> 0.98.
+    """
+    return 1.0 / (1.0 + math.exp(-(z - 4.0)))
+
+
+def _series_label(row: pd.Series) -> str:
+    dims = json.loads(row["dimensions"]) if isinstance(row["dimensions"], str) and row["dimensions"] else {}
+    dim_text = "".join(f" {k}={v}" for k, v in sorted(dims.items()))
+    namespace = f"{row['namespace']}/" if row["namespace"] else ""
+    return f"{namespace}{row['metric']} {row['stat']}{dim_text}"
+
+
+def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
+    grouped = base.groupby(KEY, sort=False)["value"]
+    median = grouped.median().rename("median")
+    count = grouped.size().rename("n")
+    base = base.join(median, on=KEY)
+    base["absdev"] = (base["value"] - base["median"]).abs()
+    dev = base.groupby(KEY, sort=False)["absdev"]
+    mad = dev.median().rename("mad")
+    mean_ad = dev.mean().rename("mean_ad")
+    stats = pd.concat([median, mad, mean_ad, count], axis=1)
+    stats["scale"] = np.maximum.reduce([
+        1.4826 * stats["mad"].to_numpy(),
+        1.2533 * stats["mean_ad"].to_numpy(),
+        0.01 * stats["median"].abs().to_numpy(),
+        np.full(len(stats), 1e-9),
+    ])
+    return stats[stats["n"] >= MIN_BASELINE_POINTS]
+
+
+def _directional_z(frame: pd.DataFrame) -> np.ndarray:
+    raw = (frame["value"].to_numpy() - frame["median"].to_numpy()) / frame["scale"].to_numpy()
+    direction = frame["bad"].to_numpy()
+    z = np.where(direction == "up", raw, np.where(direction == "down", -raw, np.abs(raw)))
+    return np.clip(z, -Z_CAP, Z_CAP)
+
+
+def metric_findings(
+    frame: pd.DataFrame,
+    *,
+    incident: TimeWindow,
+    baseline: TimeWindow,
+    alarm_time: datetime,
+) -> list[Finding]:
+    """Findings for every series that shifted in a sustained way during `incident`.
+
+    Runs that end before `incident` starts, or that start after `alarm_time` plus a quarter of
+    the incident window, are ignored: the first is history, the second an after-effect.
+    """
+    if frame.empty:
+        return []
+    ts = frame["timestamp"]
+    base = frame[(ts >= pd.Timestamp(baseline.start)) & (ts <= pd.Timestamp(baseline.end))]
+    inc = frame[(ts >= pd.Timestamp(incident.start)) & (ts <= pd.Timestamp(incident.end))]
+    if base.empty or inc.empty:
+        return []
+    stats = _baseline_stats(base)
+    inc = inc.join(stats, on=KEY, how="inner")
+    if inc.empty:
+        return []
+    inc = inc.sort_values(KEY + ["timestamp"], kind="stable").reset_index(drop=True)
+    inc["bad"] = inc["metric"].map({m: bad_direction(m) for m in inc["metric"].unique()})
+    inc["z"] = _directional_z(inc)
+
+    group_id = inc.groupby(KEY, sort=False).ngroup().to_numpy()
+    abnormal = inc["z"].to_numpy() >= Z_ONSET
+    # A run is a maximal stretch of abnormal points within one series.
+    boundary = np.r_[True, (group_id[1:] != group_id[:-1]) | (abnormal[1:] != abnormal[:-1])]
+    inc["run"] = np.cumsum(boundary)
+    inc["abnormal"] = abnormal
+    points_per_series = inc.groupby(group_id)["value"].transform("size").to_numpy()
+    runs = inc[abnormal].groupby("run").agg(
+        start=("timestamp", "first"),
+        end=("timestamp", "last"),
+        length=("z", "size"),
+        z=("z", "median"),
+        value=("value", "median"),
+        first_index=("z", lambda s: s.index[0]),
+    )
+    if runs.empty:
+        return []
+    needed = np.minimum(MIN_RUN, points_per_series[runs["first_index"].to_numpy()])
+    late = pd.Timestamp(alarm_time) + (pd.Timestamp(incident.end) - pd.Timestamp(incident.start)) / 4
+    runs = runs[(runs["length"] >= needed) & (runs["start"] <= late)]
+    if runs.empty:
+        return []
+    # Strongest run per series: by median z, longer runs breaking ties.
+    runs = runs.join(inc.loc[runs["first_index"], KEY + ["median", "bad"]].set_index(runs.index))
+    runs = runs.sort_values(["z", "length"], ascending=False).drop_duplicates(KEY)
+
+    findings: list[Finding] = []
+    for _, run in runs.iterrows():
+        label = _series_label(run)
+        z = float(run["z"])
+        up = run["value"] >= run["median"]
+        direction = "up" if up else "down"
+        traffic = is_traffic(run["metric"])
+        findings.append(Finding(
+            id=Finding.make_id("metric", run["resource"], label),
+            domain=metric_domain(run["metric"]),
+            kind="metric",
+            resource=run["resource"],
+            signal=label,
+            summary=(
+                f"{label} went {direction} from {run['median']:.4g} to {run['value']:.4g} "
+                f"({z:.1f} robust sd) for {int(run['length'])} points from {run['start']:%H:%M} UTC"
+            ),
+            onset=run["start"].to_pydatetime(),
+            score=round(z_to_score(z), 4),
+            direction=direction,
+            evidence=Evidence(
+                baseline_value=float(run["median"]),
+                incident_value=float(run["value"]),
+                details={
+                    "z": round(z, 2),
+                    "points": int(run["length"]),
+                    "metric": str(run["metric"]),
+                    "stat": str(run["stat"]),
+                    "traffic": int(traffic),
+                },
+            ),
+        ))
+    return _strongest_per_resource(findings)
+
+
+def _strongest_per_resource(findings: list[Finding]) -> list[Finding]:
+    kept: dict[str, list[Finding]] = {}
+    for finding in sorted(findings, key=lambda f: -f.score):
+        bucket = kept.setdefault(finding.resource, [])
+        if len(bucket) < MAX_FINDINGS_PER_RESOURCE:
+            bucket.append(finding)
+    return [f for bucket in kept.values() for f in bucket]

@@ -1,0 +1,188 @@
+"""Trace analysis: blame the deepest span whose own time or own errors changed.
+
+- Exclusive (self) time of a span = its duration minus the time covered by its children,
+  so a slow dependency does not make every caller look slow.
+- An own error is an error/fault span none of whose children failed: the failure started
+  there rather than being passed up.
+- The network view: for a call whose caller-side span has exactly one child in another
+  service, gap = caller-side duration - callee-side duration is the time spent between the
+  two (network, proxies, queues). A gap that grows while the callee's own time stays normal
+  is a network problem on that edge.
+
+Each signal is compared with the baseline spans of the same service (or edge) by a robust
+z-score of the incident median against the baseline distribution, like the metric analysis,
+and error rates by a smoothed binomial z-score.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from agent.domain import Evidence, Finding
+from tools.analysis.metrics import Z_ONSET, z_to_score
+
+MIN_SPANS = 5  # fewer incident spans than this for a service say nothing reliable
+
+
+def _prepare(spans: pd.DataFrame) -> pd.DataFrame:
+    frame = spans[["trace_id", "span_id", "parent_id", "service", "start", "end", "error", "fault"]].copy()
+    frame["duration"] = (frame["end"] - frame["start"]).dt.total_seconds().clip(lower=0.0)
+    frame["failed"] = frame["error"].astype(bool) | frame["fault"].astype(bool)
+    children = frame[frame["parent_id"].notna()]
+    child_stats = children.groupby(["trace_id", "parent_id"]).agg(
+        child_time=("duration", "sum"),
+        child_failed=("failed", "any"),
+        child_count=("duration", "size"),
+    )
+    frame = frame.join(child_stats, on=["trace_id", "span_id"])
+    frame["child_time"] = frame["child_time"].fillna(0.0)
+    frame["child_failed"] = frame["child_failed"].astype("boolean").fillna(False).astype(bool)
+    frame["child_count"] = frame["child_count"].fillna(0).astype(int)
+    # Children that overlap each other can sum past the parent: clip at zero.
+    frame["self_time"] = (frame["duration"] - frame["child_time"]).clip(lower=0.0)
+    frame["own_error"] = frame["failed"] & ~frame["child_failed"]
+    return frame
+
+
+def _edges(frame: pd.DataFrame) -> pd.DataFrame:
+    """Caller-side span joined with its only child when that child is in another service."""
+    parents = frame[frame["child_count"] == 1][["trace_id", "span_id", "service", "duration"]]
+    children = frame[frame["parent_id"].notna()][["trace_id", "parent_id", "service", "duration", "self_time", "start"]]
+    pairs = children.merge(
+        parents, left_on=["trace_id", "parent_id"], right_on=["trace_id", "span_id"], suffixes=("_callee", "_caller")
+    )
+    pairs = pairs[pairs["service_callee"] != pairs["service_caller"]]
+    pairs["gap"] = (pairs["duration_caller"] - pairs["duration_callee"]).clip(lower=0.0)
+    return pairs
+
+
+def _robust_shift(incident: pd.Series, baseline: pd.Series) -> float:
+    """How many baseline robust standard deviations the incident median sits above the baseline median."""
+    if len(incident) < MIN_SPANS or len(baseline) < MIN_SPANS:
+        return 0.0
+    median = float(baseline.median())
+    mad = float((baseline - median).abs().median())
+    mean_ad = float((baseline - median).abs().mean())
+    scale = max(1.4826 * mad, 1.2533 * mean_ad, 0.01 * abs(median), 1e-6)
+    return (float(incident.median()) - median) / scale
+
+
+def _rate_z(k_inc: int, n_inc: int, k_base: int, n_base: int) -> float:
+    """Smoothed binomial z-score of an error-rate increase."""
+    if n_inc < MIN_SPANS:
+        return 0.0
+    p0 = (k_base + 1.0) / (n_base + 2.0)
+    expected = n_inc * p0
+    return (k_inc - expected) / math.sqrt(max(expected * (1.0 - p0), 1e-9))
+
+
+def _prepared(incident: pd.DataFrame, baseline: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    inc = _prepare(incident)
+    base = _prepare(baseline) if not baseline.empty else inc.iloc[0:0]
+    return inc, base
+
+
+def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> list[Finding]:
+    """Findings on services whose own latency or own errors changed."""
+    if incident.empty:
+        return []
+    inc, base = _prepared(incident, baseline)
+    findings: list[Finding] = []
+
+    base_by_service = dict(tuple(base.groupby("service")))
+    for service, spans in inc.groupby("service"):
+        reference = base_by_service.get(service, base.iloc[0:0])
+        z_time = _robust_shift(spans["self_time"], reference["self_time"])
+        if z_time >= Z_ONSET:
+            slow = spans[spans["self_time"] > reference["self_time"].quantile(0.99)] if len(reference) else spans
+            onset = slow["start"].min() if len(slow) else spans["start"].min()
+            base_ms = float(reference["self_time"].median()) * 1000
+            inc_ms = float(spans["self_time"].median()) * 1000
+            signal = "trace self time"
+            findings.append(Finding(
+                id=Finding.make_id("trace", str(service), signal),
+                domain="application", kind="trace", resource=str(service), signal=signal,
+                summary=f"{service} spends longer in its own code: median self time {base_ms:.1f} ms -> {inc_ms:.1f} ms ({z_time:.1f} robust sd)",
+                onset=onset.to_pydatetime(), score=round(z_to_score(z_time), 4), direction="up",
+                evidence=Evidence(
+                    baseline_value=base_ms, incident_value=inc_ms, unit="ms",
+                    trace_ids=[str(t) for t in slow.sort_values("self_time", ascending=False)["trace_id"].head(3)],
+                    details={"z": round(z_time, 2), "spans": len(spans)},
+                ),
+            ))
+        k_inc, n_inc = int(spans["own_error"].sum()), len(spans)
+        k_base, n_base = int(reference["own_error"].sum()), len(reference)
+        z_err = _rate_z(k_inc, n_inc, k_base, n_base)
+        if z_err >= Z_ONSET and k_inc > 0:
+            failed = spans[spans["own_error"]]
+            signal = "trace own errors"
+            base_rate = k_base / n_base if n_base else 0.0
+            findings.append(Finding(
+                id=Finding.make_id("trace", str(service), signal),
+                domain="application", kind="trace", resource=str(service), signal=signal,
+                summary=f"{service} fails in its own spans: {k_inc}/{n_inc} ({k_inc / n_inc:.1%}) vs {base_rate:.1%} in the baseline",
+                onset=failed["start"].min().to_pydatetime(), score=round(z_to_score(min(z_err, 50.0)), 4), direction="up",
+                evidence=Evidence(
+                    baseline_value=base_rate, incident_value=k_inc / n_inc, unit="ratio",
+                    trace_ids=[str(t) for t in failed["trace_id"].head(3)],
+                    details={"z": round(z_err, 2), "errors": k_inc, "spans": n_inc},
+                ),
+            ))
+
+    return findings
+
+
+def edge_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> list[Finding]:
+    """Findings on calls that lose time between caller and callee (the network view)."""
+    if incident.empty or baseline.empty:
+        return []
+    inc, base = _prepared(incident, baseline)
+    inc_edges, base_edges = _edges(inc), _edges(base)
+    if inc_edges.empty or base_edges.empty:
+        return []
+    findings = []
+    base_groups = dict(tuple(base_edges.groupby(["service_caller", "service_callee"])))
+    for (caller, callee), calls in inc_edges.groupby(["service_caller", "service_callee"]):
+        reference = base_groups.get((caller, callee))
+        if reference is None:
+            continue
+        z_gap = _robust_shift(calls["gap"], reference["gap"])
+        z_callee = _robust_shift(calls["self_time"], reference["self_time"])
+        # Network, not the callee: the time between the two grew while the callee's own time did not.
+        if z_gap >= Z_ONSET and z_callee < Z_ONSET:
+            base_ms = float(reference["gap"].median()) * 1000
+            inc_ms = float(calls["gap"].median()) * 1000
+            signal = f"network gap from {caller}"
+            slow = calls[calls["gap"] > reference["gap"].quantile(0.99)]
+            findings.append(Finding(
+                id=Finding.make_id("trace", str(callee), signal),
+                domain="network", kind="trace", resource=str(callee), signal=signal,
+                summary=(
+                    f"calls {caller} -> {callee} lose time between the services: median gap {base_ms:.1f} ms -> "
+                    f"{inc_ms:.1f} ms while {callee}'s own time is unchanged"
+                ),
+                onset=(slow["start"].min() if len(slow) else calls["start"].min()).to_pydatetime(),
+                score=round(z_to_score(z_gap), 4), direction="up",
+                evidence=Evidence(
+                    baseline_value=base_ms, incident_value=inc_ms, unit="ms",
+                    trace_ids=[str(t) for t in slow["trace_id"].head(3)],
+                    details={"z": round(z_gap, 2), "calls": len(calls), "caller": str(caller)},
+                ),
+            ))
+    return findings
+
+
+def service_edges(spans: pd.DataFrame) -> list[tuple[str, str]]:
+    """Caller -> callee service pairs seen in spans (for topology discovery)."""
+    if spans.empty:
+        return []
+    parents = spans[["trace_id", "span_id", "service"]]
+    pairs = spans[spans["parent_id"].notna()][["trace_id", "parent_id", "service"]].merge(
+        parents, left_on=["trace_id", "parent_id"], right_on=["trace_id", "span_id"], suffixes=("_callee", "_caller")
+    )
+    pairs = pairs[pairs["service_callee"] != pairs["service_caller"]]
+    unique = pairs[["service_caller", "service_callee"]].drop_duplicates()
+    return sorted(map(tuple, np.asarray(unique, dtype=object).tolist()))

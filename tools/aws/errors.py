@@ -1,0 +1,86 @@
+"""Turning AWS errors into data (denied / unavailable) or into one-line `UserError`s."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import botocore.exceptions
+
+from agent.errors import UserError
+from tools.envelope import Status, ToolResult
+
+THROTTLING_CODES = {
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+    "TooManyRequestsException", "RequestThrottled", "RequestThrottledException",
+    "ProvisionedThroughputExceededException", "SlowDown", "PriorRequestNotComplete",
+}
+DENIED_CODES = {
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException",
+    "AuthorizationError", "AuthorizationErrorException", "SubscriptionRequiredException", "OptInRequired",
+}
+CREDENTIAL_CODES = {
+    "UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException",
+    "InvalidSignatureException", "SignatureDoesNotMatch", "InvalidAccessKeyId",
+}
+
+
+def error_code(exc: BaseException) -> str:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def is_throttling(exc: BaseException) -> bool:
+    return error_code(exc) in THROTTLING_CODES
+
+
+class AwsUserError(UserError):
+    """An AWS problem the user has to fix (credentials, region, endpoint)."""
+
+
+def user_error_for(exc: BaseException, target_text: str) -> AwsUserError | None:
+    """The one-line, actionable error for problems no investigation can work around."""
+    if isinstance(exc, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
+        return AwsUserError(
+            "no AWS credentials found: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; "
+            "for the local emulator any dummy values work"
+        )
+    if isinstance(exc, botocore.exceptions.ProfileNotFound):
+        return AwsUserError(f"{exc}: check --profile against ~/.aws/config")
+    if isinstance(exc, botocore.exceptions.NoRegionError):
+        return AwsUserError("no AWS region: pass --region (or set AWS_REGION / the profile's region)")
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
+        return AwsUserError(
+            f"cannot reach the AWS endpoint for {target_text} ({exc}): check --region and --endpoint-url "
+            "(is `investigator emulator start` running?)"
+        )
+    if error_code(exc) in CREDENTIAL_CODES:
+        return AwsUserError(f"AWS rejected the credentials ({error_code(exc)}): refresh them (e.g. `aws sso login`) or pick another --profile")
+    return None
+
+
+def status_for(exc: BaseException) -> Status:
+    code = error_code(exc)
+    if code in DENIED_CODES:
+        return "denied"
+    if isinstance(exc, botocore.exceptions.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        if status >= 500 or code in THROTTLING_CODES or code in {"NotImplemented", "UnknownOperationException", "InvalidAction"}:
+            return "unavailable"
+        return "error"
+    return "unavailable"
+
+
+def one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def failure_result(tool: str, exc: BaseException, query: dict[str, Any], target_text: str) -> ToolResult:
+    """A denied/unavailable source becomes a result the investigation reports as a gap."""
+    fatal = user_error_for(exc, target_text)
+    if fatal is not None:
+        raise fatal from exc
+    status = status_for(exc)
+    hint = " (add the action to the role's policy: see iam/readonly-policy.json)" if status == "denied" else ""
+    return ToolResult.failure(tool, status, f"{one_line(exc)}{hint}", query)
