@@ -1,0 +1,197 @@
+"""Metric shift against a baseline, on series crafted so that the right answer is known.
+
+Layout used throughout: a 60-minute baseline (10:00-10:59), then a 30-minute incident window
+(11:00-11:29) with the alarm at 11:10, one point a minute.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from agent.domain import TimeWindow
+from tools.analysis.metrics import MIN_RUN, Z_ONSET, metric_findings, z_to_score
+from tools.analysis.semantics import bad_direction, metric_domain
+
+BASE_START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+INC_START = datetime(2024, 5, 1, 11, 0, tzinfo=timezone.utc)
+ALARM = INC_START + timedelta(minutes=10)
+BASELINE = TimeWindow(start=BASE_START, end=INC_START - timedelta(minutes=1))
+INCIDENT = TimeWindow(start=INC_START, end=INC_START + timedelta(minutes=29))
+
+# A small symmetric wiggle: median 100, |deviations| 2,1,0,1,2 -> MAD 1 (robust sd 1.48),
+# mean absolute deviation 1.2 (robust sd 1.50), 1 % of the median = 1: the spread is ~1.5.
+WIGGLE = [-2.0, -1.0, 0.0, 1.0, 2.0]
+
+
+def _series(resource: str, metric: str, baseline: list[float], incident: list[float], *, stat: str = "Average") -> pd.DataFrame:
+    times = [BASE_START + timedelta(minutes=i) for i in range(len(baseline))]
+    times += [INC_START + timedelta(minutes=i) for i in range(len(incident))]
+    return pd.DataFrame({
+        "resource": resource,
+        "namespace": "Test",
+        "metric": metric,
+        "stat": stat,
+        "dimensions": json.dumps({}),
+        "timestamp": pd.to_datetime(times, utc=True),
+        "value": np.asarray(baseline + incident, dtype=float),
+    })
+
+
+def _wiggly(centre: float, count: int) -> list[float]:
+    return [centre + WIGGLE[i % 5] for i in range(count)]
+
+
+def _find(*frames: pd.DataFrame) -> list:
+    frame = pd.concat(frames, ignore_index=True)
+    return metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM)
+
+
+def test_sustained_latency_rise_is_found_with_its_onset_and_direction() -> None:
+    # Normal until 11:05, then 150 (about 33 robust sd above the median) for the rest of the window.
+    incident = _wiggly(100, 5) + [150.0] * 25
+    findings = _find(_series("api", "TargetResponseTime", _wiggly(100, 60), incident))
+    assert len(findings) == 1
+    finding = findings[0]
+    assert finding.resource == "api"
+    assert finding.kind == "metric"
+    assert finding.direction == "up"
+    assert finding.onset == INC_START + timedelta(minutes=5)
+    assert finding.evidence.baseline_value == pytest.approx(100.0)
+    assert finding.evidence.incident_value == pytest.approx(150.0)
+    assert finding.score > 0.9
+    assert "TargetResponseTime" in finding.signal
+
+
+def test_a_single_point_spike_is_not_an_incident() -> None:
+    incident = _wiggly(100, 30)
+    incident[6] = 150.0
+    assert MIN_RUN >= 2
+    assert _find(_series("api", "TargetResponseTime", _wiggly(100, 60), incident)) == []
+
+
+def test_two_consecutive_points_are_a_run() -> None:
+    incident = _wiggly(100, 30)
+    for i in range(MIN_RUN):
+        incident[6 + i] = 150.0
+    findings = _find(_series("api", "TargetResponseTime", _wiggly(100, 60), incident))
+    assert [f.onset for f in findings] == [INC_START + timedelta(minutes=6)]
+
+
+def test_availability_drop_is_found() -> None:
+    # Baseline 90 with the wiggle (spread ~1.5), incident 75 from 11:03: ~10 robust sd down.
+    incident = _wiggly(90, 3) + [75.0] * 27
+    findings = _find(_series("web", "Availability", _wiggly(90, 60), incident))
+    assert len(findings) == 1
+    assert findings[0].direction == "down"
+    assert findings[0].onset == INC_START + timedelta(minutes=3)
+    assert findings[0].evidence.incident_value == pytest.approx(75.0)
+
+
+def test_availability_rise_is_not_a_problem() -> None:
+    # A shift of ~6.6 robust sd the other way (90 -> 99.9) is good news: nothing to report.
+    incident = _wiggly(90, 3) + [99.9] * 27
+    assert _find(_series("web", "Availability", _wiggly(90, 60), incident)) == []
+
+
+def test_healthy_host_count_drop_is_found_but_a_rise_is_not() -> None:
+    drop = _series("tg-a", "HealthyHostCount", [4.0] * 60, [4.0] * 4 + [2.0] * 26)
+    rise = _series("tg-b", "HealthyHostCount", [4.0] * 60, [4.0] * 4 + [6.0] * 26)
+    findings = _find(drop, rise)
+    assert [(f.resource, f.direction) for f in findings] == [("tg-a", "down")]
+
+
+def test_series_absent_from_the_baseline_is_ignored() -> None:
+    steady = _series("api", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 30))
+    newcomer = _series("api", "QueueDepth", [], [5000.0] * 30)
+    assert _find(steady, newcomer) == []
+
+
+def test_zero_error_count_that_becomes_non_zero_is_found() -> None:
+    # All-zero baseline: MAD and mean deviation are 0, yet errors appearing for several
+    # minutes must still be reported.
+    incident = [0.0] * 4 + [3.0, 5.0, 4.0, 6.0, 5.0] + [4.0] * 21
+    findings = _find(_series("api", "Errors", [0.0] * 60, incident, stat="Sum"))
+    assert len(findings) == 1
+    assert findings[0].direction == "up"
+    assert findings[0].onset == INC_START + timedelta(minutes=4)
+    assert findings[0].evidence.baseline_value == 0.0
+    assert findings[0].score > 0.9
+
+
+def test_noise_with_the_same_spread_in_baseline_and_incident_is_quiet() -> None:
+    # Gaussian noise, sd 5, identical in both windows. The spread estimate is ~sd, so a point
+    # passes Z_ONSET = 3 with p ~= 0.0013 one-sided (0.0027 for "both"-direction metrics), and a
+    # run needs MIN_RUN = 2 consecutive points: over 29 adjacent pairs in 20 series that is
+    # about 20 * 29 * 0.0027**2 ~= 0.004 expected false runs. A seeded RNG makes it exact.
+    rng = np.random.default_rng(20240501)
+    frames = []
+    for i in range(10):
+        for metric in ("TargetResponseTime", "RequestCount"):
+            frames.append(_series(f"svc-{i}", metric, list(rng.normal(100, 5, 60)), list(rng.normal(100, 5, 30))))
+    assert Z_ONSET >= 3
+    assert _find(*frames) == []
+
+
+def test_runs_that_start_long_after_the_alarm_are_after_effects() -> None:
+    # The alarm is at 11:10 in a 29-minute incident window: a run starting at 11:25, a quarter
+    # of the window and more after the alarm, is an after-effect (a recovery, a follow-on
+    # restart); one starting at 11:08 is part of the incident.
+    late = _series("late", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 25) + [150.0] * 5)
+    early = _series("early", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 8) + [150.0] * 22)
+    findings = _find(late, early)
+    assert [(f.resource, f.onset) for f in findings] == [("early", INC_START + timedelta(minutes=8))]
+
+
+def test_no_incident_data_no_findings() -> None:
+    frame = _series("api", "TargetResponseTime", _wiggly(100, 60), [])
+    assert _find(frame) == []
+
+
+def test_finding_ids_are_stable_across_runs() -> None:
+    frame = _series("api", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 5) + [150.0] * 25)
+    assert [f.id for f in _find(frame)] == [f.id for f in _find(frame.copy())]
+
+
+def test_z_to_score_is_monotone_and_centred_on_4() -> None:
+    assert z_to_score(4.0) == pytest.approx(0.5)
+    zs = np.linspace(-10, 60, 141)
+    scores = [z_to_score(float(z)) for z in zs]
+    assert all(0.0 <= s <= 1.0 for s in scores)
+    assert all(b >= a for a, b in zip(scores, scores[1:]))
+    assert z_to_score(3.0) < 0.5 < z_to_score(5.0)
+    assert z_to_score(0.0) < 0.05 and z_to_score(10.0) > 0.99
+
+
+@pytest.mark.parametrize(
+    ("metric", "direction"),
+    [
+        ("TargetResponseTime", "up"),
+        ("HealthyHostCount", "down"),
+        ("UnHealthyHostCount", "up"),
+        ("FreeStorageSpace", "down"),
+        ("HTTPCode_Target_5XX_Count", "up"),
+        ("RequestCount", "both"),
+        ("CPUUtilization", "up"),
+    ],
+)
+def test_bad_direction_of_cloudwatch_metrics(metric: str, direction: str) -> None:
+    assert bad_direction(metric) == direction
+
+
+@pytest.mark.parametrize(
+    ("metric", "domain"),
+    [
+        ("CPUUtilization", "infrastructure"),
+        ("NetworkIn", "network"),
+        ("HealthyHostCount", "infrastructure"),
+        ("FreeStorageSpace", "infrastructure"),
+        ("TargetResponseTime", "application"),
+    ],
+)
+def test_domain_of_cloudwatch_metrics(metric: str, domain: str) -> None:
+    assert metric_domain(metric) == domain
