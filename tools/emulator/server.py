@@ -1,0 +1,88 @@
+"""The emulator process: moto's WSGI app behind the front layer, on 127.0.0.1.
+
+Run by `investigator emulator start` as `python -m tools.emulator.server ...`; it binds the
+port, seeds the scenario through its own endpoint, then writes the state file with
+`"ready": true` so the starter knows it can print the connection details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tools.emulator.state import EmulatorState, write_state
+
+HOST = "127.0.0.1"
+
+
+def make_server(port: int, scenario: Any) -> Any:
+    """A threaded WSGI server on 127.0.0.1:port (0 picks a free port)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+    from werkzeug.serving import make_server as werkzeug_server
+
+    from tools.emulator.front import FrontLayer
+
+    app = FrontLayer(DomainDispatcherApplication(create_backend_app), scenario)
+    return werkzeug_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
+def _quiet_werkzeug() -> None:
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.emulator.server")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--region", default="us-east-1")
+    parser.add_argument("--incident", type=Path)
+    parser.add_argument("--state", type=Path, required=True)
+    args = parser.parse_args(argv)
+    _quiet_werkzeug()
+    now = datetime.now(timezone.utc)  # the process boundary: the one place the emulator reads the clock
+
+    scenario = None
+    if args.incident is not None:
+        from tools.emulator.scenario import load_scenario
+
+        scenario = load_scenario(args.incident, now, args.region)
+    server = make_server(args.port, scenario)
+    port = server.server_address[1]
+    endpoint = f"http://{HOST}:{port}"
+    state = EmulatorState(
+        pid=os.getpid(), port=port, region=args.region, endpoint_url=endpoint,
+        incident=str(args.incident) if args.incident else None,
+        alarm_name=scenario.alarm_name if scenario else None,
+        shift_seconds=scenario.shift.total_seconds() if scenario else 0.0,
+        started_at=now, ready=False,
+    )
+    write_state(args.state, state)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    if scenario is not None:
+        from tools.emulator.seed import seed
+
+        try:
+            state.seeded = seed(scenario, endpoint, progress=lambda msg: print(msg, flush=True))
+        except Exception as exc:  # noqa: BLE001 - reported through the state file, then exit
+            state.error = f"seeding {args.incident} failed: {type(exc).__name__}: {exc}"
+            write_state(args.state, state)
+            server.shutdown()
+            return 1
+    state.ready = True
+    write_state(args.state, state)
+    print(f"emulator ready on {endpoint}", flush=True)
+    thread.join()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
