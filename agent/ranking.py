@@ -39,6 +39,7 @@ class Candidate:
     symptoms: list[Finding] = field(default_factory=list)
     changes: list[Finding] = field(default_factory=list)
     health: list[Finding] = field(default_factory=list)
+    fault: float = 0.0  # anomaly of failure signals only (traffic shifts excluded)
     victim_of: str | None = None
     victim: float = 0.0
     explains: float = 0.0
@@ -80,28 +81,70 @@ def _collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         elif f.kind == "health":
             cand.health.append(f)
     for cand in by_resource.values():
-        cand.anomaly = _combine(cand.symptoms + cand.health)
+        failures = [f for f in cand.symptoms if not f.evidence.details.get("traffic")]
+        traffic = [f for f in cand.symptoms if f.evidence.details.get("traffic")]
+        # A shift in request volume is load, not failure: it counts half, and never makes
+        # a dependency the explanation of its caller's failure.
+        cand.fault = _combine(failures + cand.health)
+        cand.anomaly = max(cand.fault, 0.5 * _combine(traffic))
         onsets = [f.onset for f in cand.symptoms + cand.health if f.onset is not None]
         cand.onset = min(onsets) if onsets else None
     return by_resource
 
 
-def _anomalous(cands: dict[str, Candidate]) -> dict[str, Candidate]:
-    return {r: c for r, c in cands.items() if c.anomaly >= ANOMALOUS}
+def inferred(topology: Topology, resource: str) -> bool:
+    """X-Ray-style inferred nodes (a call as seen by its caller) are views, not resources."""
+    node = topology.get(resource)
+    return node is not None and node.attributes.get("xray_inferred", "").lower() == "true"
+
+
+def _anomalous(cands: dict[str, Candidate], topology: Topology) -> dict[str, Candidate]:
+    return {r: c for r, c in cands.items() if c.anomaly >= ANOMALOUS and not inferred(topology, r)}
+
+
+def _deltas(cand: Candidate) -> dict[tuple[str, str], float]:
+    """Size of each metric shift by (metric, stat), signed so that a bad change is positive."""
+    out: dict[tuple[str, str], float] = {}
+    for f in cand.symptoms:
+        details = f.evidence.details
+        if f.kind != "metric" or f.evidence.baseline_value is None or f.evidence.incident_value is None:
+            continue
+        delta = abs(f.evidence.incident_value - f.evidence.baseline_value)
+        key = (str(details.get("metric")), str(details.get("stat")))
+        out[key] = max(out.get(key, 0.0), delta)
+    return out
+
+
+def share(cause: Candidate, effect: Candidate) -> float:
+    """How much of `effect`'s anomaly `cause` can account for, in [0, 1].
+
+    Where both moved on the same metric and statistic (hence the same unit), compare sizes:
+    a dependency whose latency rose by 1 ms cannot explain a caller that got 450 ms slower.
+    Otherwise magnitudes are not comparable and timing decides: a cause starts no later.
+    """
+    if cause.onset and effect.onset and cause.onset > effect.onset + ONSET_TOLERANCE:
+        return 0.0
+    mine, theirs = _deltas(cause), _deltas(effect)
+    common = [k for k in mine if k in theirs and theirs[k] > 0]
+    if not common:
+        return 1.0
+    return max(min(1.0, mine[k] / theirs[k]) for k in common)
 
 
 def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, alarm_time: datetime) -> None:
     below = topology.downstream(cand.resource)
     above = topology.upstream(cand.resource)
-    # Victim: an anomalous dependency whose anomaly began no later than ours.
+    # Victim: an anomalous dependency that accounts for our anomaly.
     for other, oc in anomalous.items():
         if other == cand.resource or other not in below:
             continue
-        earlier = cand.onset is None or oc.onset is None or oc.onset <= cand.onset + ONSET_TOLERANCE
-        if earlier and oc.anomaly > cand.victim:
-            cand.victim, cand.victim_of = oc.anomaly, other
+        victim = oc.fault * share(oc, cand)
+        if victim > cand.victim:
+            cand.victim, cand.victim_of = victim, other
     others = [r for r in anomalous if r != cand.resource]
-    cand.explains = sum(1 for r in others if r in above) / len(others) if others else 1.0
+    cand.explains = (
+        sum(share(cand, anomalous[r]) for r in others if r in above) / len(others) if others else 1.0
+    )
     reference = cand.onset or alarm_time
     cand.change = max((proximity(f.onset, reference) for f in cand.changes if f.onset), default=0.0)
     callers_anomalous = any(r in anomalous for r in topology.callers(cand.resource))
@@ -200,22 +243,33 @@ def _hypothesis(cand: Candidate, conf: float, cause: Cause, entry: str) -> Hypot
     )
 
 
+def _strongest(findings: list[Finding]) -> str:
+    strongest = sorted((f for f in findings if f.kind not in ("gap",) and not f.evidence.details.get("alarm_metric_normal")),
+                       key=lambda f: -f.score)[:3]
+    return "; ".join(f.summary for f in strongest) or "no anomaly in any signal"
+
+
 def rank(findings: list[Finding], scope: Scope, trigger: Trigger) -> Ranking:
     cands = _collect(findings, scope)
-    anomalous = _anomalous(cands)
     topology = scope.topology
+    anomalous = _anomalous(cands, topology)
     pool = [
         c for c in cands.values()
-        if c.anomaly >= ANOMALOUS or (c.changes and (c.resource == scope.entry or any(r in anomalous for r in topology.callers(c.resource))))
+        if c.resource in anomalous or (c.changes and (c.resource == scope.entry or any(r in anomalous for r in topology.callers(c.resource))))
     ]
     for cand in pool:
         _score(cand, anomalous, topology, trigger.state_change_time)
+    alarm_normal = [f for f in findings if f.resource == trigger.resource and f.evidence.details.get("alarm_metric_normal")]
+    if alarm_normal:
+        # The metric that paged barely moved against its baseline: a false alarm is likely,
+        # so every candidate needs proportionally stronger evidence of its own.
+        for cand in pool:
+            cand.score *= 0.5 + alarm_normal[0].score
     pool.sort(key=lambda c: (-c.score, c.onset or trigger.state_change_time, c.resource))
     supported = [c for c in pool if c.score >= SUPPORTED]
     if not supported:
-        strongest = sorted((f for f in findings if f.kind != "gap"), key=lambda f: -f.score)[:3]
-        observed = "; ".join(f.summary for f in strongest) or "no anomaly in any signal"
-        return Ranking([], True, f"No root cause is supported by the evidence. Strongest observations: {observed}")
+        why = f"{alarm_normal[0].summary}, and n" if alarm_normal else "N"
+        return Ranking([], True, f"{why}o root cause is supported by the evidence. Strongest observations: {_strongest(findings)}")
     trigger_anomalous = any(
         f.resource == trigger.resource and f.kind == "metric" and f.evidence.details.get("metric") == trigger.metric
         for f in findings if f.score >= ANOMALOUS

@@ -30,9 +30,16 @@ class Scope(BaseModel):
 
     incident: TimeWindow
     baseline: TimeWindow
+    pre_incident: TimeWindow | None = Field(
+        default=None, description="the part of the incident window before the likely onset: normal too"
+    )
     entry: str
     resources: list[str] = Field(description="the entry resource and everything it depends on")
     topology: Topology
+
+
+    def normal_windows(self) -> list[TimeWindow]:
+        return [self.baseline] + ([self.pre_incident] if self.pre_incident else [])
 
 
 class InvestigationState(InvestigationInput):

@@ -16,7 +16,7 @@ from agent.domain import Domain, Finding
 from agent.nodes.common import metrics_for, read_frames
 from agent.state import Context, InvestigationState
 from tools.analysis.changes import change_findings, health_findings
-from tools.analysis.metrics import metric_findings
+from tools.analysis.metrics import alarm_metric_observation, metric_findings
 from tools.analysis.semantics import metric_domain
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
 
@@ -28,7 +28,13 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
         return gaps, notes
     domains = {m: metric_domain(m) for m in frame["metric"].unique()}
     mine = frame[frame["metric"].map(domains) == domain]
-    findings = metric_findings(mine, incident=scope.incident, baseline=scope.baseline, alarm_time=state.trigger.state_change_time)
+    trigger = state.trigger
+    findings = metric_findings(mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time)
+    if metric_domain(trigger.metric) == domain:
+        observation = alarm_metric_observation(
+            mine, findings, resource=trigger.resource, metric=trigger.metric, incident=scope.incident, baseline=scope.normal_windows()
+        )
+        findings += [observation] if observation else []
     return gaps + findings, notes
 
 

@@ -29,6 +29,9 @@ def decide_windows(
     split = alarm_time - ONSET_LOOKBACK
     if split - window.start >= ONSET_LOOKBACK and split < window.end:
         return TimeWindow(start=split, end=window.end), TimeWindow(start=window.start, end=split)
+    if window.start < alarm_time < window.end:
+        # A short recording: all we have of normal operation is what came before the alarm.
+        return window, TimeWindow(start=window.start, end=alarm_time - timedelta(seconds=1))
     return window, TimeWindow(start=window.start - DEFAULT_BASELINE, end=window.start)
 
 
@@ -50,9 +53,15 @@ def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
         state.trigger.state_change_time, state.window, state.baseline, runtime.context.clock()
     )
     entry = state.trigger.resource
+    split = state.trigger.state_change_time - ONSET_LOOKBACK
+    pre_incident = (
+        TimeWindow(start=incident.start, end=split)
+        if split - incident.start >= ONSET_LOOKBACK and not (baseline.start <= incident.start < baseline.end)
+        else None
+    )
     return {
         "scope": Scope(
-            incident=incident, baseline=baseline, entry=entry,
+            incident=incident, baseline=baseline, pre_incident=pre_incident, entry=entry,
             resources=neighbourhood(topology, entry), topology=topology,
         ),
         "notes": notes,

@@ -2,7 +2,7 @@
 
 For every series (resource, namespace, metric, stat, dimensions):
 - the baseline's centre is its median and its spread the largest of 1.4826*MAD, 1.2533*mean
-  absolute deviation and 1 % of |median| (so a flat baseline does not make every wiggle
+  absolute deviation and 0.1 % of |median| (so a flat baseline does not make float noise
   infinitely surprising, and a mostly-zero error count still has a spread);
 - each incident point gets a robust z-score in the direction that is bad for that metric;
 - the evidence is the strongest *sustained* run of points beyond `Z_ONSET` (at least
@@ -49,6 +49,14 @@ def _series_label(row: pd.Series) -> str:
     return f"{namespace}{row['metric']} {row['stat']}{dim_text}"
 
 
+def _within(ts: pd.Series, windows: TimeWindow | list[TimeWindow]) -> pd.Series:
+    """Rows whose timestamp falls in any of `windows`."""
+    mask = pd.Series(False, index=ts.index)
+    for w in windows if isinstance(windows, list) else [windows]:
+        mask |= (ts >= pd.Timestamp(w.start)) & (ts <= pd.Timestamp(w.end))
+    return mask
+
+
 def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
     grouped = base.groupby(KEY, sort=False)["value"]
     median = grouped.median().rename("median")
@@ -62,7 +70,7 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
     stats["scale"] = np.maximum.reduce([
         1.4826 * stats["mad"].to_numpy(),
         1.2533 * stats["mean_ad"].to_numpy(),
-        0.01 * stats["median"].abs().to_numpy(),
+        0.001 * stats["median"].abs().to_numpy(),
         np.full(len(stats), 1e-9),
     ])
     return stats[stats["n"] >= MIN_BASELINE_POINTS]
@@ -79,7 +87,7 @@ def metric_findings(
     frame: pd.DataFrame,
     *,
     incident: TimeWindow,
-    baseline: TimeWindow,
+    baseline: TimeWindow | list[TimeWindow],
     alarm_time: datetime,
 ) -> list[Finding]:
     """Findings for every series that shifted in a sustained way during `incident`.
@@ -90,8 +98,8 @@ def metric_findings(
     if frame.empty:
         return []
     ts = frame["timestamp"]
-    base = frame[(ts >= pd.Timestamp(baseline.start)) & (ts <= pd.Timestamp(baseline.end))]
-    inc = frame[(ts >= pd.Timestamp(incident.start)) & (ts <= pd.Timestamp(incident.end))]
+    base = frame[_within(ts, baseline)]
+    inc = frame[_within(ts, incident)]
     if base.empty or inc.empty:
         return []
     stats = _baseline_stats(base)
@@ -170,3 +178,39 @@ def _strongest_per_resource(findings: list[Finding]) -> list[Finding]:
         if len(bucket) < MAX_FINDINGS_PER_RESOURCE:
             bucket.append(finding)
     return [f for bucket in kept.values() for f in bucket]
+
+
+def alarm_metric_observation(
+    frame: pd.DataFrame, findings: list[Finding], *, resource: str, metric: str, incident: TimeWindow,
+    baseline: TimeWindow | list[TimeWindow],
+) -> Finding | None:
+    """When the alarmed metric shows no sustained shift, say so as an observation.
+
+    The ranker uses it to tell a false alarm from an incident: if the metric that paged is
+    within its baseline range, there is no change for a root cause to explain. None when the
+    alarmed series is anomalous (a regular finding covers it) or absent from the data.
+    """
+    if any(f.resource == resource and f.evidence.details.get("metric") == metric for f in findings):
+        return None
+    series = frame[(frame["resource"] == resource) & (frame["metric"] == metric)]
+    if series.empty:
+        return None
+    ts = series["timestamp"]
+    base = series[_within(ts, baseline)]
+    inc = series[_within(ts, incident)]
+    if base.empty or inc.empty:
+        return None
+    stats = _baseline_stats(base)
+    inc = inc.join(stats, on=KEY, how="inner")
+    if inc.empty:
+        return None
+    inc = inc.assign(bad=bad_direction(metric))
+    z = float(np.max(_directional_z(inc)))
+    label = f"{metric} (alarmed metric)"
+    return Finding(
+        id=Finding.make_id("metric", resource, label),
+        domain=metric_domain(metric), kind="metric", resource=resource, signal=label,
+        summary=f"the alarmed metric {metric} on {resource} shows no sustained shift from its baseline (largest point {z:.1f} robust sd)",
+        score=round(min(z_to_score(z), 0.49), 4),
+        evidence=Evidence(details={"metric": metric, "z": round(z, 2), "alarm_metric_normal": 1}),
+    )
