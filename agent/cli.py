@@ -46,6 +46,10 @@ def validate(bundle: Path = typer.Argument(..., help="bundle directory holding i
 @app.command()
 def investigate(
     bundle: Path | None = typer.Option(None, "--bundle", help="investigate a recorded-incident bundle directory"),
+    alarm: str | None = typer.Option(None, "--alarm", help="investigate a live CloudWatch alarm by name (AWS or the emulator)"),
+    region: str | None = typer.Option(None, "--region", help="with --alarm: AWS region (default: the profile's or AWS_REGION)"),
+    profile: str | None = typer.Option(None, "--profile", help="with --alarm: AWS profile from ~/.aws/config"),
+    endpoint_url: str | None = typer.Option(None, "--endpoint-url", help="with --alarm: another endpoint, e.g. the local emulator"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON (schema: docs/output-schema.md)"),
     report: Path | None = typer.Option(None, "--report", help="also write a Markdown incident report to this file"),
 ) -> None:
@@ -57,21 +61,37 @@ def investigate(
     from agent.report import markdown_report
     from agent.runner import investigate_bundle
 
-    if bundle is None:
-        raise UserError("say what to investigate: --bundle DIR (a recorded incident)")
+    if (bundle is None) == (alarm is None):
+        raise UserError("say what to investigate: --bundle DIR (a recorded incident) or --alarm NAME (a live alarm)")
+    extra = None
     with err_console.status("investigating...") as status:
-        investigation = investigate_bundle(bundle, on_progress=lambda node: status.update(f"investigating: {node} done"))
+        if alarm is not None:
+            from tools.aws.live import investigate_alarm, usage_line
+
+            run = investigate_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url,
+                                    on_progress=lambda node: status.update(f"investigating: {node} done"))
+            investigation, extra = run.investigation, {"usage": run.usage.model_dump(mode="json")}
+            err_console.print(usage_line(run.usage), markup=False)
+        else:
+            investigation = investigate_bundle(bundle, on_progress=lambda node: status.update(f"investigating: {node} done"))
     if report is not None:
         try:
             report.write_text(markdown_report(investigation), encoding="utf-8")
         except OSError as exc:
             raise UserError(f"cannot write the report to {report}: {exc.strerror}") from exc
     if as_json:
-        typer.echo(json.dumps(to_json(investigation), indent=2))
+        typer.echo(json.dumps(to_json(investigation, extra), indent=2))
     else:
         render(investigation, Console(highlight=False, soft_wrap=True))
         if report is not None:
             err_console.print(f"report written to {report}", markup=False)
+
+
+from tools.aws.cli import record as _record  # noqa: E402 - registered here, heavy imports stay inside
+from tools.emulator.cli import emulator_app  # noqa: E402
+
+app.command("record")(_record)
+app.add_typer(emulator_app, name="emulator")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,69 @@
+"""Investigate (and optionally record) a live alarm: the glue the CLI calls."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+from agent.domain import Investigation
+from tools.aws.alarm import LiveTarget, open_alarm
+from tools.aws.usage import Usage
+
+Clock = Callable[[], datetime]
+
+
+class LiveRun(BaseModel):
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    target: LiveTarget
+    investigation: Investigation
+    usage: Usage
+    bundle: Path | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def investigate_alarm(
+    alarm: str,
+    *,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    clock: Clock | None = None,
+    record_to: Path | None = None,
+    on_progress: Callable[[str], None] | None = None,
+) -> LiveRun:
+    """Resolve `alarm`, run the investigation over the live source, and record it when asked."""
+    from agent.runner import investigate
+
+    clock = clock or _now
+    target = open_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url, clock=clock)
+    source = target.source
+    recorder = None
+    if record_to is not None:
+        from tools.aws.record import RecordingSource
+
+        recorder = RecordingSource(source)
+    investigation = investigate(
+        recorder or source, target.trigger, target.window, target.baseline, clock=clock, on_progress=on_progress
+    )
+    investigation.notes.extend(target.notes)
+    bundle = None
+    if recorder is not None and record_to is not None:
+        from tools.aws.record import write_recording
+
+        bundle = write_recording(record_to, recorder, target.trigger, target.window, target.baseline)
+    return LiveRun(target=target, investigation=investigation, usage=source.usage(), bundle=bundle)
+
+
+def usage_line(usage: Usage) -> str:
+    top = ", ".join(f"{op} {n}" for op, n in sorted(usage.calls.items(), key=lambda kv: -kv[1])[:4])
+    return (
+        f"AWS usage: {usage.total_calls} API calls ({top}); {usage.metrics_requested} metrics requested; "
+        f"estimated CloudWatch charge ${usage.estimated_usd:.4f}"
+    )
