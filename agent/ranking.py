@@ -29,6 +29,9 @@ SUPPORTED = 0.5  # a candidate must score this much to be proposed at all
 ONSET_TOLERANCE = timedelta(minutes=2)  # onsets this close count as simultaneous
 SYMPTOM_KINDS = ("metric", "log", "trace")
 MAX_HYPOTHESES = 5
+# The operating point for abstention: below this confidence the top hypothesis is shown
+# as a weak lead but the investigation says no root cause is supported (false alarms).
+ABSTAIN_BELOW = 0.4
 
 
 @dataclass
@@ -285,4 +288,9 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger) -> Ranking:
         if i > 0:
             conf = min(conf, hypotheses[-1].confidence)
         hypotheses.append(_hypothesis(cand, conf, cause_of(cand, entry_traffic_up), scope.entry))
+    if hypotheses[0].confidence < ABSTAIN_BELOW:
+        return Ranking(hypotheses, True, (
+            f"No root cause is supported strongly enough (best {hypotheses[0].confidence:.0%} for "
+            f"{hypotheses[0].resource}); the hypotheses below are weak leads. Strongest observations: {_strongest(findings)}"
+        ))
     return Ranking(hypotheses, False, None)

@@ -21,7 +21,9 @@ def render(investigation: Investigation, console: Console) -> None:
     )
     findings = {f.id: f for f in investigation.findings}
     if investigation.abstained:
-        console.print(f"\nNo hypothesis. {investigation.abstain_reason}", markup=False)
+        console.print(f"\n{investigation.abstain_reason}", markup=False, style="bold")
+        if investigation.hypotheses:
+            console.print("\nWeak leads (not supported enough to act on):", markup=False)
     for rank, hyp in enumerate(investigation.hypotheses, start=1):
         console.print(
             f"\n#{rank}  {hyp.confidence:.0%}  {hyp.resource}  [{hyp.cause}]  {hyp.title}", markup=False, style="bold"
