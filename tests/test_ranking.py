@@ -1,0 +1,233 @@
+"""The deterministic ranker on hand-built findings: does it reason along the dependency graph
+the way an engineer would?
+
+Clock used throughout: incident window 09:00-10:30, alarm at 10:05 on the load balancer's
+5xx count. Scores are hand-picked anomaly strengths (0.5 and above is anomalous).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+
+from agent.domain import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
+from agent.ranking import rank
+from agent.state import Scope
+
+T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+ALARM = T0 + timedelta(minutes=5)
+ALARM_METRIC = "HTTPCode_Target_5XX_Count"
+TRIGGER = Trigger(
+    alarm_name="alb-5xx", resource="alb", namespace="AWS/ApplicationELB", metric=ALARM_METRIC,
+    statistic="Sum", threshold=10, comparison="GreaterThanThreshold", state_change_time=ALARM,
+)
+
+
+def _at(minutes: float) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+def _topology(edges: list[tuple[str, str]], types: dict[str, str] | None = None) -> Topology:
+    ids = sorted({r for edge in edges for r in edge})
+    types = types or {}
+    return Topology(
+        resources=[Resource(id=i, type=types.get(i, "service")) for i in ids],
+        edges=[Edge(caller=a, callee=b) for a, b in edges],
+    )
+
+
+def _scope(topology: Topology, entry: str = "alb") -> Scope:
+    return Scope(
+        incident=TimeWindow(start=T0 - timedelta(hours=1), end=T0 + timedelta(minutes=30)),
+        baseline=TimeWindow(start=T0 - timedelta(hours=4), end=T0 - timedelta(hours=1)),
+        entry=entry,
+        resources=[entry, *sorted(topology.downstream(entry))],
+        topology=topology,
+    )
+
+
+def _metric(resource: str, metric: str, score: float, onset_minute: float, *, domain: str = "application") -> Finding:
+    signal = f"Test/{metric} Average"
+    return Finding(
+        id=Finding.make_id("metric", resource, signal), domain=domain, kind="metric", resource=resource, signal=signal,
+        summary=f"{signal} on {resource} shifted", onset=_at(onset_minute), score=score, direction="up",
+        evidence=Evidence(baseline_value=1.0, incident_value=2.0, details={"metric": metric, "traffic": 0}),
+    )
+
+
+def _change(resource: str, event_name: str, minute: float, score: float, *, domain: str = "application") -> Finding:
+    signal = f"change {event_name} on {resource}"
+    return Finding(
+        id=Finding.make_id("change", resource, signal), domain=domain, kind="change", resource=resource, signal=signal,
+        summary=f"{event_name} on {resource}", onset=_at(minute), score=score,
+        evidence=Evidence(event_ids=[f"evt-{resource}"], details={"event_name": event_name}),
+    )
+
+
+def _assert_cites_only_existing_findings(ranking, findings: list[Finding]) -> None:
+    ids = {f.id for f in findings}
+    for hypothesis in ranking.hypotheses:
+        assert set(hypothesis.supporting_findings) <= ids, hypothesis
+        assert set(hypothesis.contradicting_findings) <= ids, hypothesis
+        assert hypothesis.supporting_findings, f"{hypothesis.resource} is proposed without evidence"
+    confidences = [h.confidence for h in ranking.hypotheses]
+    assert confidences == sorted(confidences, reverse=True)
+
+
+def _cascade() -> tuple[list[Finding], Scope]:
+    # alb -> api -> db. db slows first (10:00), api errors a minute later, and the alb's 5xx,
+    # the loudest symptom and the alarmed metric, a few minutes after that.
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.99, 3),
+        _metric("api", "Errors", 0.9, 1),
+        _metric("db", "ReadLatency", 0.8, 0),
+    ]
+    return findings, _scope(_topology([("alb", "api"), ("api", "db")]))
+
+
+def test_cascade_ranks_the_downstream_cause_first_not_the_loudest_symptom() -> None:
+    findings, scope = _cascade()
+    ranking = rank(findings, scope, TRIGGER)
+    assert not ranking.abstained
+    assert ranking.hypotheses[0].resource == "db"
+    resources = [h.resource for h in ranking.hypotheses]
+    # The victims, if proposed at all, come after the cause.
+    assert all(resources.index(r) > 0 for r in ("alb", "api") if r in resources)
+    _assert_cites_only_existing_findings(ranking, findings)
+    db_metric = findings[2].id
+    assert db_metric in ranking.hypotheses[0].supporting_findings
+
+
+def test_a_dependency_that_degrades_after_its_caller_broke_is_not_the_cause() -> None:
+    # api breaks at 10:00 and the alb's 5xx follow at 10:01; db only degrades at 10:08 (e.g.
+    # under api's retries), after the symptoms it would have to explain had started.
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.99, 1),
+        _metric("api", "Errors", 0.9, 0),
+        _metric("db", "ReadLatency", 0.8, 8),
+    ]
+    trigger = TRIGGER.model_copy(update={"state_change_time": _at(12)})
+    ranking = rank(findings, _scope(_topology([("alb", "api"), ("api", "db")])), trigger)
+    assert ranking.hypotheses[0].resource == "api"
+
+
+def test_a_benign_change_on_an_unrelated_healthy_resource_does_not_outrank_the_anomaly() -> None:
+    # alb -> api (broken from 10:00) and alb -> catalog (healthy: its metrics are normal),
+    # catalog deployed at 09:58, as close to the onset as a culprit's deploy would be.
+    topology = _topology([("alb", "api"), ("alb", "catalog")])
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.95, 2),
+        _metric("api", "Errors", 0.9, 0),
+        _metric("catalog", "Latency", 0.1, 0),
+        _change("catalog", "UpdateService", -2, 0.95),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "api"
+    for hypothesis in ranking.hypotheses[1:]:
+        assert hypothesis.confidence < ranking.hypotheses[0].confidence
+    _assert_cites_only_existing_findings(ranking, findings)
+
+
+def test_a_change_on_a_resource_without_telemetry_is_proposed_through_its_anomalous_caller() -> None:
+    # alb -> api -> api-sg: an ingress rule of api's security group was revoked at 09:58; the
+    # security group has no metrics of its own, but api, which depends on it, broke at 10:00.
+    topology = _topology([("alb", "api"), ("api", "api-sg")], {"api-sg": "AWS::EC2::SecurityGroup"})
+    change = _change("api-sg", "RevokeSecurityGroupIngress", -2, 0.95, domain="network")
+    findings = [_metric("alb", ALARM_METRIC, 0.95, 2), _metric("api", "Errors", 0.9, 0), change]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    proposed = {h.resource: h for h in ranking.hypotheses}
+    assert "api-sg" in proposed
+    assert proposed["api-sg"].cause == "change"
+    assert change.id in proposed["api-sg"].supporting_findings
+    _assert_cites_only_existing_findings(ranking, findings)
+
+
+def test_a_change_on_a_resource_whose_callers_are_healthy_is_not_proposed() -> None:
+    # Same change, but on the security group of catalog, which is healthy; api broke on its own.
+    topology = _topology([("alb", "api"), ("alb", "catalog"), ("catalog", "catalog-sg")])
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.95, 2),
+        _metric("api", "Errors", 0.9, 0),
+        _change("catalog-sg", "RevokeSecurityGroupIngress", -2, 0.95, domain="network"),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "api"
+    assert "catalog-sg" not in {h.resource for h in ranking.hypotheses}
+
+
+def test_nothing_anomalous_abstains_with_a_reason() -> None:
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.3, 2),
+        _metric("api", "Errors", 0.2, 0),
+        _metric("db", "ReadLatency", 0.1, 0),
+    ]
+    ranking = rank(findings, _scope(_topology([("alb", "api"), ("api", "db")])), TRIGGER)
+    assert ranking.abstained
+    assert ranking.hypotheses == []
+    assert ranking.abstain_reason and len(ranking.abstain_reason) > 20
+
+
+def test_a_change_alone_with_nothing_anomalous_abstains() -> None:
+    findings = [_metric("alb", ALARM_METRIC, 0.2, 2), _change("api", "UpdateService", -3, 0.9)]
+    ranking = rank(findings, _scope(_topology([("alb", "api")])), TRIGGER)
+    assert ranking.abstained
+    assert ranking.hypotheses == []
+
+
+def test_no_findings_at_all_abstains() -> None:
+    ranking = rank([], _scope(_topology([("alb", "api")])), TRIGGER)
+    assert ranking.abstained and ranking.abstain_reason
+
+
+def test_confidence_is_lower_when_the_alarmed_metric_itself_looks_normal() -> None:
+    findings, scope = _cascade()
+    confirmed = rank(findings, scope, TRIGGER)
+    # Same anomaly on alb, but carried by another metric; the alarmed metric is within its baseline.
+    unconfirmed_findings = [
+        _metric("alb", "TargetResponseTime", 0.99, 3),
+        _metric("alb", ALARM_METRIC, 0.2, 3),
+        *findings[1:],
+    ]
+    unconfirmed = rank(unconfirmed_findings, scope, TRIGGER)
+    assert confirmed.hypotheses[0].resource == unconfirmed.hypotheses[0].resource == "db"
+    assert unconfirmed.hypotheses[0].confidence < confirmed.hypotheses[0].confidence
+    _assert_cites_only_existing_findings(unconfirmed, unconfirmed_findings)
+
+
+def test_a_change_just_before_the_onset_raises_the_changed_resource() -> None:
+    # Two anomalous siblings, alike but for a deploy on one of them two minutes before its onset.
+    topology = _topology([("alb", "api"), ("alb", "worker")])
+    base = [_metric("alb", ALARM_METRIC, 0.95, 2), _metric("api", "Errors", 0.8, 0), _metric("worker", "Errors", 0.8, 0)]
+    deploy = _change("worker", "UpdateService", -2, 0.95)
+    ranking = rank([*base, deploy], _scope(topology), TRIGGER)
+    top = ranking.hypotheses[0]
+    assert top.resource == "worker"
+    assert top.cause == "change"
+    assert deploy.id in top.supporting_findings
+    _assert_cites_only_existing_findings(ranking, [*base, deploy])
+
+
+def test_findings_outside_the_alarm_neighbourhood_are_not_blamed() -> None:
+    # batch is in the topology but nothing the alarmed alb depends on; its anomaly is unrelated.
+    topology = _topology([("alb", "api"), ("batch", "queue")])
+    findings = [_metric("alb", ALARM_METRIC, 0.95, 2), _metric("api", "Errors", 0.9, 0), _metric("batch", "Errors", 0.99, -5)]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert "batch" not in {h.resource for h in ranking.hypotheses}
+    assert ranking.hypotheses[0].resource == "api"
+
+
+def test_a_likely_false_alarm_abstains_but_keeps_what_it_saw() -> None:
+    # The alarmed metric is within its baseline (the observation the metric analysis emits for
+    # it), and the only anomaly is a moderate one on api: not enough to name a root cause.
+    observation = Finding(
+        id=Finding.make_id("metric", "alb", f"{ALARM_METRIC} (alarmed metric)"), domain="application", kind="metric",
+        resource="alb", signal=f"{ALARM_METRIC} (alarmed metric)", summary="the alarmed metric shows no sustained shift",
+        score=0.02, evidence=Evidence(details={"metric": ALARM_METRIC, "alarm_metric_normal": 1}),
+    )
+    findings = [observation, _metric("api", "Latency", 0.7, 0)]
+    ranking = rank(findings, _scope(_topology([("alb", "api")])), TRIGGER)
+    assert ranking.abstained
+    assert ranking.abstain_reason
+    # Whatever is still listed is a weak lead, not a confident answer.
+    assert all(h.confidence < 0.5 for h in ranking.hypotheses)
+    _assert_cites_only_existing_findings(ranking, findings)
