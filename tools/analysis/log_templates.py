@@ -28,19 +28,30 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 WILDCARD = "<*>"
 
-# A character of a variable token; a dot only inside it, so "took 5." keeps its full stop.
-_WORD = r"(?:[\w\-+#@$]|\.(?=\w))"
-# Order matters: specific shapes first, so that an IP is not eaten as three decimals.
-_MASKS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
-    re.compile(r"(?:[A-Za-z]+://)?(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?"),
-    re.compile(r"(?<![\w.])(?:/[\w.\-]+){2,}/?"),
-    # Any run of word characters that holds a digit: 1234, 0x1f, blk_-42, node-17, 3.5ms.
-    # A word with one trailing digit (SOCKS5, utf8, ipv4) is a name, not a value.
-    re.compile(rf"(?<![\w\-+#@$.])(?![A-Za-z]{{2,}}\d(?!{_WORD})){_WORD}*\d{_WORD}*"),
+# A variable is a path, or a run of token characters holding a digit (1234, 0x1f, blk_-42,
+# node-17, 3.5ms, 10.0.0.1, a UUID, clients1.example.com) -- except a word of two or more
+# letters ending in a single digit (SOCKS5, utf8, ipv4, sha1), which names a thing.
+# Two spellings of one rule: Python `re` for single strings, and RE2 (no lookaround) for
+# pyarrow's vectorised replace, where the separator in front of a variable is captured
+# and written back. tests/test_log_templates.py checks that they agree.
+_T = r"[\w\-+#@$.]"
+_VARIABLE = re.compile(
+    rf"(?<!{_T})"
+    r"(?:(?:/[\w.\-]+){2,}/?"
+    rf"|(?![A-Za-z]{{2,}}\d(?!{_T})){_T}*\d{_T}*)",
+    re.ASCII,
+)
+_VARIABLE_RE2 = (
+    rf"(^|[^\w\-+#@$.])(?:(?:/[\w.\-]+){{2,}}/?"
+    rf"|{_T}*\d{_T}+"
+    r"|\d"
+    r"|[A-Za-z]\d"
+    rf"|{_T}*[_\-+#@$.]{_T}*\d)"
 )
 _TOKEN_SPLIT = re.compile(r"\s+")
 _HAS_DIGIT_OR_WILDCARD = re.compile(r"\d|<\*>")
@@ -48,40 +59,48 @@ _HAS_DIGIT_OR_WILDCARD = re.compile(r"\d|<\*>")
 
 def mask(message: str) -> str:
     """Return `message` with its variable parts replaced by `<*>`."""
-    for pattern in _MASKS:
-        message = pattern.sub(WILDCARD, message)
-    return message.strip()
+    return _VARIABLE.sub(WILDCARD, message).strip()
 
 
 def mask_series(messages: pd.Series) -> pd.Series:
     """Vectorised `mask` over a Series of strings (None/NaN become empty strings)."""
-    values = messages.fillna("").astype(str)
-    for pattern in _MASKS:
-        values = values.str.replace(pattern, WILDCARD, regex=True)
-    return values.str.strip()
+    values = pa.array(messages.fillna("").astype(str).tolist(), type=pa.large_string())
+    masked = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, pattern=_VARIABLE_RE2, replacement=r"\1" + WILDCARD))
+    return pd.Series(masked.to_numpy(zero_copy_only=False), index=messages.index, dtype=object)
 
 
-@dataclass
-class _Cluster:
-    tokens: list[str]
-    size: int = 0
+class _Leaf:
+    """The clusters of one tree leaf as an int matrix, so a line is compared with all at once."""
 
-    @property
-    def template(self) -> str:
-        return " ".join(self.tokens)
+    __slots__ = ("rows", "ids", "n")
+
+    def __init__(self, width: int) -> None:
+        self.rows = np.empty((4, width), dtype=np.int32)
+        self.ids: list[int] = []
+        self.n = 0
+
+    def append(self, row: np.ndarray, cluster_id: int) -> None:
+        if self.n == len(self.rows):
+            self.rows = np.concatenate([self.rows, np.empty_like(self.rows)])
+        self.rows[self.n] = row
+        self.ids.append(cluster_id)
+        self.n += 1
 
 
-@dataclass
 class _Node:
-    children: dict[str, "_Node"] = field(default_factory=dict)
-    clusters: list[int] = field(default_factory=list)
+    __slots__ = ("children", "leaf")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.leaf: _Leaf | None = None
 
 
 class TemplateMiner:
-    """Stateful Drain parser: feed it masked token lists, get stable template ids back.
+    """Stateful Drain parser: feed it masked lines, get stable template ids back.
 
-    Ids never change once given; a cluster's template text may become more general as
-    more lines arrive, so read `template(id)` after the last `add`.
+    Ids never change once given; a template's text may become more general as more lines
+    arrive, so read `template(id)` after the last `add`. The defaults were chosen once on
+    loghub-2k (see docs/log-analysis.md) and serve every log source.
     """
 
     def __init__(self, *, similarity: float = 0.8, depth: int = 4, max_children: int = 100) -> None:
@@ -91,38 +110,70 @@ class TemplateMiner:
         self.prefix_depth = max(depth - 2, 1)
         self.max_children = max_children
         self._root = _Node()
-        self._clusters: list[_Cluster] = []
+        self._vocabulary: dict[str, int] = {WILDCARD: 0}
+        self._words: list[str] = [WILDCARD]
+        self._rows: list[np.ndarray] = []
+        self._leaf_of: list[tuple[_Leaf, int]] = []
+        self._sizes: list[int] = []
+        self._memo: dict[str, int] = {}
 
     def __len__(self) -> int:
-        return len(self._clusters)
+        return len(self._rows)
 
     def template(self, template_id: int) -> str:
-        return self._clusters[template_id].template
+        leaf, slot = self._leaf_of[template_id]
+        return " ".join(self._words[i] for i in leaf.rows[slot])
 
     def templates(self) -> list[str]:
-        return [c.template for c in self._clusters]
+        return [self.template(i) for i in range(len(self))]
 
-    def add(self, tokens: Sequence[str], count: int = 1) -> int:
-        """Assign a masked, tokenised line (seen `count` times) to a cluster; return its id."""
+    def sizes(self) -> list[int]:
+        """How many lines each template has absorbed so far."""
+        return list(self._sizes)
+
+    def add(self, masked: str, count: int = 1) -> int:
+        """Assign one masked line (seen `count` times) to a template; return the template id."""
+        known = self._memo.get(masked)
+        if known is not None:
+            self._sizes[known] += count
+            return known
+        cluster_id = self._add_tokens(tokenize(masked), count)
+        self._memo[masked] = cluster_id
+        return cluster_id
+
+    def _add_tokens(self, tokens: list[str], count: int) -> int:
+        vocabulary = self._vocabulary
+        codes = []
+        for token in tokens:
+            code = vocabulary.get(token)
+            if code is None:
+                code = vocabulary[token] = len(self._words)
+                self._words.append(token)
+            codes.append(code)
+        row = np.array(codes, dtype=np.int32)
         leaf = self._leaf(tokens)
-        best, best_sim = -1, -1.0
-        for cid in leaf.clusters:
-            sim = _similarity(self._clusters[cid].tokens, tokens)
-            if sim > best_sim:
-                best, best_sim = cid, sim
-        if best >= 0 and best_sim >= self.similarity:
-            cluster = self._clusters[best]
-            cluster.tokens = _merge(cluster.tokens, tokens)
-            cluster.size += count
-            return best
-        self._clusters.append(_Cluster(tokens=list(tokens), size=count))
-        cid = len(self._clusters) - 1
-        leaf.clusters.append(cid)
-        return cid
+        if leaf.n:
+            rows = leaf.rows[: leaf.n]
+            # Wildcards in a template match anything; an empty line matches its only leaf.
+            hits = ((rows == row) | (rows == 0)).sum(axis=1)
+            slot = int(hits.argmax())
+            if not tokens or hits[slot] / len(tokens) >= self.similarity:
+                current = rows[slot]
+                current[current != row] = 0
+                cluster_id = leaf.ids[slot]
+                self._sizes[cluster_id] += count
+                return cluster_id
+        cluster_id = len(self._rows)
+        leaf.append(row, cluster_id)
+        self._rows.append(row)
+        self._leaf_of.append((leaf, leaf.n - 1))
+        self._sizes.append(count)
+        return cluster_id
 
-    def _leaf(self, tokens: Sequence[str]) -> _Node:
+    def _leaf(self, tokens: Sequence[str]) -> _Leaf:
         node = self._root.children.setdefault(str(len(tokens)), _Node())
         for token in tokens[: self.prefix_depth]:
+            # Tokens with digits or wildcards are likely variables: never a branch of their own.
             key = WILDCARD if _HAS_DIGIT_OR_WILDCARD.search(token) else token
             child = node.children.get(key)
             if child is None:
@@ -130,18 +181,9 @@ class TemplateMiner:
                     key = WILDCARD
                 child = node.children.setdefault(key, _Node())
             node = child
-        return node
-
-
-def _similarity(template: Sequence[str], tokens: Sequence[str]) -> float:
-    if not tokens:
-        return 1.0
-    same = sum(1 for a, b in zip(template, tokens) if a == b or a == WILDCARD)
-    return same / len(tokens)
-
-
-def _merge(template: list[str], tokens: Sequence[str]) -> list[str]:
-    return [a if a == b else WILDCARD for a, b in zip(template, tokens)]
+        if node.leaf is None:
+            node.leaf = _Leaf(len(tokens))
+        return node.leaf
 
 
 def tokenize(masked: str) -> list[str]:
@@ -163,13 +205,17 @@ def mine(messages: Iterable[str] | pd.Series, miner: TemplateMiner | None = None
     """Mine templates for `messages`; pass a shared `miner` to keep ids comparable across calls."""
     series = messages if isinstance(messages, pd.Series) else pd.Series(list(messages), dtype=object)
     miner = miner if miner is not None else TemplateMiner()
-    masked = mask_series(series)
-    codes, uniques = pd.factorize(masked, sort=False)
-    counts = np.bincount(codes, minlength=len(uniques)) if len(codes) else np.zeros(0, dtype=int)
+    if series.empty:
+        return MinedLogs(template_ids=np.zeros(0, dtype=np.int64), templates=miner.templates())
+    # Real logs repeat themselves: mask each distinct message once, parse each distinct
+    # masked line once.
+    raw_codes, raw_uniques = pd.factorize(series.fillna("").astype(str), sort=False)
+    masked_codes, masked_uniques = pd.factorize(mask_series(pd.Series(raw_uniques, dtype=object)), sort=False)
+    codes = masked_codes[raw_codes]
+    counts = np.bincount(codes, minlength=len(masked_uniques))
     unique_ids = np.fromiter(
-        (miner.add(tokenize(text), int(n)) for text, n in zip(uniques, counts)),
+        (miner.add(text, int(n)) for text, n in zip(masked_uniques, counts)),
         dtype=np.int64,
-        count=len(uniques),
+        count=len(masked_uniques),
     )
-    ids = unique_ids[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-    return MinedLogs(template_ids=ids, templates=miner.templates())
+    return MinedLogs(template_ids=unique_ids[codes], templates=miner.templates())
