@@ -36,21 +36,12 @@ def test_change_kind_of_real_cloudtrail_events(event_name: str, source: str, kin
     assert change_kind(_event(event_name, source)) == kind
 
 
-_GROUP_IS_NOT_IAM = pytest.mark.xfail(
-    reason=(
-        "the permission rule matches any 'group' or 'policy' in the event name, so Auto Scaling groups, "
-        "scaling policies and target groups are classed as IAM permission changes"
-    ),
-    strict=True,
-)
-
-
 @pytest.mark.parametrize(
     ("event_name", "source", "kind"),
     [
-        pytest.param("UpdateAutoScalingGroup", "autoscaling.amazonaws.com", "scaling", marks=_GROUP_IS_NOT_IAM),
-        pytest.param("PutScalingPolicy", "autoscaling.amazonaws.com", "scaling", marks=_GROUP_IS_NOT_IAM),
-        pytest.param("ModifyTargetGroupAttributes", "elasticloadbalancing.amazonaws.com", "network", marks=_GROUP_IS_NOT_IAM),
+        pytest.param("UpdateAutoScalingGroup", "autoscaling.amazonaws.com", "scaling"),
+        pytest.param("PutScalingPolicy", "autoscaling.amazonaws.com", "scaling"),
+        pytest.param("ModifyTargetGroupAttributes", "elasticloadbalancing.amazonaws.com", "network"),
     ],
 )
 def test_change_kind_of_groups_and_policies_that_are_not_iam(event_name: str, source: str, kind: str) -> None:

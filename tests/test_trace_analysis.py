@@ -136,14 +136,6 @@ def test_slow_callee_is_not_a_network_gap_on_the_call_to_it() -> None:
     assert _signals(service_trace_findings(incident, baseline)) == {("api", "trace self time")}
 
 
-@pytest.mark.xfail(
-    reason=(
-        "edge_trace_findings treats any span with one child in another service as the caller side of a call, "
-        "so a server span's own work (api's handler, whose only child is the db query) is read as a network gap "
-        "api -> db and reported as a network finding on db, which the ranker then blames instead of api"
-    ),
-    strict=True,
-)
 def test_slow_service_with_a_single_dependency_is_not_a_network_gap() -> None:
     baseline = _chain(BASE_T0, prefix="b")
     # api's own code got slow; its single db call is as fast as ever.

@@ -21,11 +21,13 @@ HALF_LIFE = timedelta(minutes=30)
 # Events after the onset by less than this still count: clocks and alarm periods are coarse.
 ONSET_SLACK = timedelta(minutes=2)
 
+# First match wins: specific AWS nouns ("target group", "scaling policy", "security group")
+# come before the generic IAM words ("group", "policy") that they contain.
 _KIND_RULES: list[tuple[str, ChangeKind]] = [
-    (r"policy|role|permission|grant|revoke(?!securitygroup)|accesskey|user|group(?!.*securitygroup)", "permission"),
-    (r"securitygroup|networkacl|route|vpc|subnet|gateway|endpoint|listener|targetgroup|dns|recordset|hostedzone", "network"),
-    (r"certificate", "certificate"),
+    (r"securitygroup|networkacl|targetgroup|listener|route|vpc|subnet|gateway|endpoint|dns|recordset|hostedzone", "network"),
     (r"scal|desiredcapacity|capacity|concurrency|throughput|provisioned", "scaling"),
+    (r"certificate", "certificate"),
+    (r"policy|role|permission|grant|revoke|accesskey|user|group", "permission"),
     (r"functioncode|deployment|taskdefinition|updateservice|publishversion|alias|image|release|deploy", "deploy"),
     (r"parameter|config|setting|environment|secret|modify|update|put", "configuration"),
 ]
@@ -43,11 +45,7 @@ _DOMAIN_OF_KIND: dict[ChangeKind, Domain] = {
 
 
 def change_kind(event: ChangeEvent) -> ChangeKind:
-    # RevokeSecurityGroupIngress is a network change, DetachRolePolicy a permission change:
-    # test the network vocabulary on security groups before the permission words.
     name = event.event_name
-    if re.search(r"securitygroup|networkacl", name, re.IGNORECASE):
-        return "network"
     for pattern, kind in _compiled:
         if pattern.search(name):
             return kind

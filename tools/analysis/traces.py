@@ -145,34 +145,56 @@ def edge_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> list[
         return []
     findings = []
     base_groups = dict(tuple(base_edges.groupby(["service_caller", "service_callee"])))
+    suspects = []
     for (caller, callee), calls in inc_edges.groupby(["service_caller", "service_callee"]):
         reference = base_groups.get((caller, callee))
         if reference is None:
             continue
         z_gap = _robust_shift(calls["gap"], reference["gap"])
         z_callee = _robust_shift(calls["self_time"], reference["self_time"])
-        # Network, not the callee: the time between the two grew while the callee's own time did not.
+        # The time between the two grew while the callee's own time did not.
         if z_gap >= Z_ONSET and z_callee < Z_ONSET:
-            base_ms = float(reference["gap"].median()) * 1000
-            inc_ms = float(calls["gap"].median()) * 1000
-            signal = f"network gap from {caller}"
-            slow = calls[calls["gap"] > reference["gap"].quantile(0.99)]
-            findings.append(Finding(
-                id=Finding.make_id("trace", str(callee), signal),
-                domain="network", kind="trace", resource=str(callee), signal=signal,
-                summary=(
-                    f"calls {caller} -> {callee} lose time between the services: median gap {base_ms:.1f} ms -> "
-                    f"{inc_ms:.1f} ms while {callee}'s own time is unchanged"
-                ),
-                onset=(slow["start"].min() if len(slow) else calls["start"].min()).to_pydatetime(),
-                score=round(z_to_score(z_gap), 4), direction="up",
-                evidence=Evidence(
-                    baseline_value=base_ms, incident_value=inc_ms, unit="ms",
-                    trace_ids=[str(t) for t in slow["trace_id"].head(3)],
-                    details={"z": round(z_gap, 2), "calls": len(calls), "caller": str(caller)},
-                ),
-            ))
+            suspects.append((caller, callee, calls, reference, z_gap))
+    callers_per_callee: dict[str, set[str]] = {}
+    for caller, callee, *_ in suspects:
+        callers_per_callee.setdefault(callee, set()).add(caller)
+    for caller, callee, calls, reference, z_gap in suspects:
+        # The gap is the caller-side span's own time, which is either the network or the
+        # caller's own code. It is the network when several callers see it, or when the
+        # caller's other spans kept their usual self time.
+        if len(callers_per_callee[callee]) < 2 and not _caller_otherwise_normal(inc, base, caller, calls):
+            continue
+        base_ms = float(reference["gap"].median()) * 1000
+        inc_ms = float(calls["gap"].median()) * 1000
+        signal = f"network gap from {caller}"
+        slow = calls[calls["gap"] > reference["gap"].quantile(0.99)]
+        findings.append(Finding(
+            id=Finding.make_id("trace", str(callee), signal),
+            domain="network", kind="trace", resource=str(callee), signal=signal,
+            summary=(
+                f"calls {caller} -> {callee} lose time between the services: median gap {base_ms:.1f} ms -> "
+                f"{inc_ms:.1f} ms while {callee}'s own time is unchanged"
+            ),
+            onset=(slow["start"].min() if len(slow) else calls["start"].min()).to_pydatetime(),
+            score=round(z_to_score(z_gap), 4), direction="up",
+            evidence=Evidence(
+                baseline_value=base_ms, incident_value=inc_ms, unit="ms",
+                trace_ids=[str(t) for t in slow["trace_id"].head(3)],
+                details={"z": round(z_gap, 2), "calls": len(calls), "caller": str(caller)},
+            ),
+        ))
     return findings
+
+
+def _caller_otherwise_normal(inc: pd.DataFrame, base: pd.DataFrame, caller: str, calls: pd.DataFrame) -> bool:
+    call_spans = set(zip(calls["trace_id"], calls["span_id"]))
+    mine = inc[inc["service"] == caller]
+    keys = list(zip(mine["trace_id"], mine["span_id"]))
+    other = mine[[k not in call_spans for k in keys]]
+    reference = base[base["service"] == caller]
+    if len(other) < MIN_SPANS or len(reference) < MIN_SPANS:
+        return False
+    return _robust_shift(other["self_time"], reference["self_time"]) < Z_ONSET
 
 
 def service_edges(spans: pd.DataFrame) -> list[tuple[str, str]]:
