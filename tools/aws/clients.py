@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -47,7 +48,9 @@ class ClientFactory:
     @property
     def session(self) -> boto3.Session:
         if self._session is None:
-            self._session = boto3.Session(profile_name=self.target.profile, region_name=self.target.region)
+            # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the other SDKs and CLI v2 read.
+            region = self.target.region or os.environ.get("AWS_REGION") or None
+            self._session = boto3.Session(profile_name=self.target.profile, region_name=region)
         return self._session
 
     @property

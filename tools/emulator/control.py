@@ -130,7 +130,7 @@ def connection_help(state: EmulatorState) -> list[str]:
     """The lines a user pastes to point the CLI or any AWS tool at the emulator."""
     lines = [
         f"export AWS_ENDPOINT_URL={state.endpoint_url}",
-        f"export AWS_REGION={state.region}",
+        f"export AWS_REGION={state.region} AWS_DEFAULT_REGION={state.region}",
         "export AWS_ACCESS_KEY_ID=emulator AWS_SECRET_ACCESS_KEY=emulator",
     ]
     if state.alarm_name:

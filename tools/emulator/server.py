@@ -12,6 +12,8 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"emulator ready on {endpoint}", flush=True)
     thread.join()
     return 0
+
+
+
+@contextmanager
+def serve_in_thread(scenario: Any = None, port: int = 0) -> Iterator[str]:
+    """Serve the emulator from this process (tests, notebooks); yields the endpoint URL.
+
+    moto keeps its data per process: two of these in one process share one account."""
+    server = make_server(port, scenario)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{HOST}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
 
 
 if __name__ == "__main__":
