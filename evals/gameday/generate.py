@@ -1,0 +1,136 @@
+"""Build one incident from (scenario, seed) and write it as a bundle; build a whole suite.
+
+The same (scenario, seed) always gives the same content: every random draw comes from one
+generator seeded with both.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agent.domain import ChangeEvent, GroundTruth, HealthEvent, TimeWindow
+from agent.errors import UserError
+from evals.gameday import alarm, distractors, logs, metrics, spans
+from evals.gameday import scenarios as _scenarios  # noqa: F401  (registers the scenarios)
+from evals.gameday.app import reference_app
+from evals.gameday.scenario import REGISTRY, Distractor, Injection, ScenarioSpec
+from evals.gameday.scenarios import autoscaling_changes
+from evals.gameday.sim import Simulation
+from tools.bundle.format import IncidentManifest
+from tools.bundle.writer import write_bundle
+
+MINUTES = 150  # simulated; the bundle ends 20 minutes after the alarm
+AFTER_ALARM = 20
+WINDOW_BEFORE_ALARM = 60
+DEFAULT_SEEDS = 5
+EPOCH = datetime(2026, 3, 2, tzinfo=timezone.utc)
+
+
+@dataclass
+class GeneratedIncident:
+    spec: ScenarioSpec
+    seed: int
+    manifest: IncidentManifest
+    metrics: pd.DataFrame
+    logs: pd.DataFrame
+    spans: pd.DataFrame
+    changes: list[ChangeEvent]
+    health: list[HealthEvent]
+    onset: datetime
+    distractors: list[Distractor]
+    summary: str
+
+    @property
+    def bundle_name(self) -> str:
+        return self.manifest.id
+
+
+def scenario_names() -> list[str]:
+    return list(REGISTRY)
+
+
+def spec_of(name: str) -> ScenarioSpec:
+    if name not in REGISTRY:
+        raise UserError(f"unknown scenario {name!r}; valid names: {', '.join(REGISTRY)}")
+    return REGISTRY[name][0]
+
+
+def build(name: str, seed: int) -> GeneratedIncident:
+    spec = spec_of(name)
+    _, inject = REGISTRY[name]
+    rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    start = EPOCH + timedelta(days=seed % 365, hours=int(rng.integers(5, 20)), minutes=int(rng.integers(0, 60)))
+    app = reference_app()
+    sim = Simulation(app, start, MINUTES, rng, base_rps=float(rng.uniform(45, 75)))
+    inj = Injection(app=app, sim=sim, rng=rng, onset=int(rng.integers(92, 113)))
+    inject(inj)
+    distractors.add_all(inj)
+    sim.run()
+    autoscaling_changes(inj)
+    book = metrics.render(sim)
+    for edit in inj.edits:
+        edit(book)
+    trigger, alarm_minute = alarm.choose(book, inj)
+    end = min(MINUTES, alarm_minute + AFTER_ALARM)
+    end_time = sim.times[end - 1]
+    window = TimeWindow(start=sim.times[alarm_minute - WINDOW_BEFORE_ALARM], end=end_time)
+    manifest = IncidentManifest(
+        id=f"gameday-{name}-s{seed}",
+        title=f"{trigger.alarm_name} in ALARM ({spec.fault}, seed {seed})",
+        description=f"Game-day scenario {name!r} on the reference shop application: {spec.description}",
+        trigger=trigger,
+        window=window,
+        baseline=TimeWindow(start=sim.times[0], end=window.start),
+        topology=app.topology,
+        ground_truth=GroundTruth(resource=inj.root, cause=spec.cause, fault=spec.fault),
+    )
+    return GeneratedIncident(
+        spec=spec, seed=seed, manifest=manifest, metrics=book.frame(end), logs=logs.render(sim, end),
+        spans=spans.render(sim, end), changes=sorted((c for c in inj.changes if c.time <= end_time), key=lambda c: c.time),
+        health=inj.health, onset=sim.times[inj.onset], distractors=inj.distractors, summary=inj.summary,
+    )
+
+
+def notes(incident: GeneratedIncident) -> str:
+    """NOTES.md: what was injected, for the game-day facilitator (the investigation never reads it)."""
+    lines = [
+        f"# {incident.manifest.id}", "",
+        f"- scenario: {incident.spec.name} ({incident.spec.cause})",
+        f"- root cause: `{incident.manifest.ground_truth.resource}` — {incident.summary}",
+        f"- onset: {incident.onset.isoformat()}",
+        f"- alarm: {incident.manifest.trigger.alarm_name} at {incident.manifest.trigger.state_change_time.isoformat()}",
+        "", "## Distractors", "",
+    ]
+    lines += [f"- {d.kind}: `{d.resource}` at minute {d.minute} — {d.detail}" for d in incident.distractors]
+    return "\n".join(lines) + "\n"
+
+
+def write(incident: GeneratedIncident, out: Path) -> Path:
+    path = out / incident.bundle_name
+    write_bundle(path, incident.manifest, metrics=incident.metrics, logs=incident.logs, spans=incident.spans,
+                 changes=incident.changes, health=incident.health)
+    (path / "NOTES.md").write_text(notes(incident), encoding="utf-8")
+    return path
+
+
+def suite(out: Path, names: Sequence[str] | None = None, seeds: Sequence[int] | None = None,
+          progress: Callable[[str], None] | None = None) -> list[Path]:
+    """Write every (scenario, seed) bundle under `out`; returns the bundle paths."""
+    chosen = list(names) if names else scenario_names()
+    for name in chosen:
+        spec_of(name)
+    paths = []
+    for seed in seeds if seeds is not None else range(1, DEFAULT_SEEDS + 1):
+        for name in chosen:
+            path = write(build(name, seed), out)
+            paths.append(path)
+            if progress:
+                progress(path.name)
+    return paths

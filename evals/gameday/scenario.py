@@ -1,0 +1,120 @@
+"""What a scenario is: a named, seeded fault on the reference app, with its ground truth.
+
+A scenario function receives an `Injection` (the simulation before it runs, the seeded
+random generator and the onset minute) and changes the simulation's inputs, registers the
+log texts of its fault, the CloudTrail and Health events it implies, the alarms an engineer
+would have set for it, and metric edits that are not a consequence of load (a disk filling
+up, a certificate's remaining days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.domain import Cause, ChangeEvent, ComparisonOperator, HealthEvent
+from evals.gameday.app import ACCOUNT, ReferenceApp
+from evals.gameday.metrics import MetricBook
+from evals.gameday.sim import Simulation
+
+
+class ScenarioSpec(BaseModel):
+    """The catalogue entry `investigator gameday list` shows."""
+
+    name: str
+    cause: Cause
+    root_kind: str  # CloudFormation type of the root-cause resource
+    fault: str
+    description: str
+
+
+@dataclass(frozen=True)
+class AlarmSpec:
+    """An alarm as an engineer would have set it; the threshold is derived from normal operation."""
+
+    name: str
+    resource: str
+    namespace: str
+    metric: str
+    stat: str
+    comparison: ComparisonOperator = "GreaterThanThreshold"
+    dimensions: tuple[tuple[str, str], ...] = ()
+    datapoints: int = 3  # consecutive breaching one-minute datapoints before ALARM
+
+
+class Distractor(BaseModel):
+    """Something in the telemetry that is not the cause (recorded for NOTES.md and the tests)."""
+
+    kind: Literal["benign-change", "noisy-metric", "louder-upstream"]
+    resource: str
+    minute: int
+    detail: str
+
+
+@dataclass
+class Injection:
+    app: ReferenceApp
+    sim: Simulation
+    rng: np.random.Generator
+    onset: int
+    root: str = ""
+    hit: set[str] = field(default_factory=set)  # resources the fault touches directly: distractors avoid them
+    alarms: list[AlarmSpec] = field(default_factory=list)
+    changes: list[ChangeEvent] = field(default_factory=list)
+    health: list[HealthEvent] = field(default_factory=list)
+    edits: list[Callable[[MetricBook], None]] = field(default_factory=list)
+    distractors: list[Distractor] = field(default_factory=list)
+    summary: str = ""
+
+    def at(self, minute: float) -> datetime:
+        return self.sim.start + timedelta(minutes=minute)
+
+    def pick(self, options: list | tuple):
+        return options[int(self.rng.integers(0, len(options)))]
+
+    def uniform(self, low: float, high: float) -> float:
+        return float(self.rng.uniform(low, high))
+
+    def event_id(self) -> str:
+        h = "".join(self.rng.choice(list("0123456789abcdef"), 32))
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+    def change(self, minute: float, source: str, event_name: str, resource: str | None, actor: str, /,
+               **parameters: object) -> ChangeEvent:
+        event = ChangeEvent(id=self.event_id(), time=self.at(minute), source=source, event_name=event_name,
+                            resource=resource, actor=actor, parameters=dict(parameters))
+        self.changes.append(event)
+        return event
+
+
+DEPLOYER = f"arn:aws:sts::{ACCOUNT}:assumed-role/github-actions-deploy/deploy-{{run}}"
+HUMANS = (f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_PlatformAdmin_3f1c/maria.santos",
+          f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_PowerUser_91ab/tom.okafor",
+          f"arn:aws:iam::{ACCOUNT}:user/terraform-ci")
+AUTOSCALING = "application-autoscaling.amazonaws.com"
+
+
+def deployer(inj: Injection) -> str:
+    return DEPLOYER.format(run=int(inj.rng.integers(4000, 9999)))
+
+
+def human(inj: Injection) -> str:
+    return inj.pick(HUMANS)
+
+
+ScenarioFn = Callable[[Injection], None]
+REGISTRY: dict[str, tuple[ScenarioSpec, ScenarioFn]] = {}
+
+
+def scenario(name: str, cause: Cause, root_kind: str, fault: str, description: str) -> Callable[[ScenarioFn], ScenarioFn]:
+    def register(fn: ScenarioFn) -> ScenarioFn:
+        REGISTRY[name] = (ScenarioSpec(name=name, cause=cause, root_kind=root_kind, fault=fault, description=description), fn)
+        return fn
+
+    return register
+
