@@ -93,6 +93,16 @@ from tools.emulator.cli import emulator_app  # noqa: E402
 app.command("record")(_record)
 app.add_typer(emulator_app, name="emulator")
 
+from evals.gameday.cli import app as _gameday_app  # noqa: E402
+
+app.add_typer(_gameday_app, name="gameday")
+
+from evals.cli import eval_command as _eval  # noqa: E402
+from evals.importers.cli import import_app  # noqa: E402
+
+app.command("eval")(_eval)
+app.add_typer(import_app, name="import")
+
 
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: the error boundary around the typer app."""

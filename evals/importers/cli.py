@@ -32,8 +32,14 @@ def _progress(console: Console):
 
 
 def _finish(console: Console, summary, out: Path, started: float) -> None:
+    from agent.errors import UserError
+
     for note in summary.notes:
         console.print(f"note: {note}", markup=False)
+    if not summary.written and summary.skipped:
+        first = summary.skipped[0]
+        more = f" (and {len(summary.skipped) - 1} more skipped)" if len(summary.skipped) > 1 else ""
+        raise UserError(f"nothing imported: {first.case}: {first.reason}{more}")
     seconds = time.perf_counter() - started
     Console(highlight=False).print(
         f"{summary.dataset}: {len(summary.written)} bundles written to {out}, "

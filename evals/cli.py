@@ -1,0 +1,65 @@
+"""`investigator eval BUNDLES_DIR`: run the agent on recorded incidents and report accuracy."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+
+def eval_command(
+    bundles_dir: Path = typer.Argument(..., help="directory holding bundles (any depth), e.g. out/bundles"),
+    json_out: Path | None = typer.Option(None, "--json", help="write the full report (metrics and every case) as JSON"),
+    markdown_out: Path | None = typer.Option(None, "--markdown", help="write the tables as Markdown"),
+    workers: int = typer.Option(0, "--workers", min=0, help="parallel processes (0 = one per CPU)"),
+    gate: Path | None = typer.Option(None, "--gate", help="YAML of minimum values per group and metric; exit 1 below any"),
+) -> None:
+    """Investigate every bundle below BUNDLES_DIR and report AC@k, MRR, specificity, calibration, time."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from agent.errors import UserError
+    from evals.gate import read_gate, shortfalls
+    from evals.metrics import build_report
+    from evals.report import to_json, to_markdown
+    from evals.runner import discover, run_eval
+
+    minimums = read_gate(gate) if gate is not None else None  # a bad gate fails before hours of work
+    discover(bundles_dir)
+    try:
+        import agent.runner  # noqa: F401
+    except ImportError as exc:
+        raise UserError(f"the agent cannot run: {exc}") from exc
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    failures: list[str] = []
+    with Progress(TextColumn("investigating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TextColumn("{task.description}"), console=err, transient=False) as progress:
+        task = progress.add_task("", total=None)
+
+        def on_result(done: int, total: int, result) -> None:
+            progress.update(task, completed=done, total=total, description=result.bundle)
+            if result.error:
+                failures.append(f"{result.bundle}: {result.error}")
+
+        results, notes = run_eval(bundles_dir, workers=workers or os.cpu_count() or 1, on_result=on_result)
+    for line in [*notes, *(f"failed: {f}" for f in failures)]:
+        err.print(line, markup=False)
+
+    report = build_report(str(bundles_dir), results)
+    markdown = to_markdown(report)
+    Console(highlight=False, soft_wrap=True).print(markdown, markup=False)
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(to_json(report), encoding="utf-8")
+    if markdown_out is not None:
+        markdown_out.parent.mkdir(parents=True, exist_ok=True)
+        markdown_out.write_text(markdown, encoding="utf-8")
+    if minimums is not None:
+        problems = shortfalls(report, minimums)
+        for problem in problems:
+            err.print(f"gate: {problem}", markup=False)
+        if problems:
+            raise typer.Exit(code=1)
+        err.print(f"gate: all {sum(len(m) for m in minimums.values())} minimums met", markup=False)

@@ -1,0 +1,175 @@
+"""Scoring investigations against ground truth: ranking accuracy, specificity, calibration.
+
+Conventions (also in docs/evaluation.md):
+
+- Ranking is by resource: hypotheses are read in order and a resource counts once, at its
+  first position (two hypotheses about the same service do not push others down).
+- A real incident the agent abstained on, or whose investigation failed, is a miss at every k.
+- Specificity is measured on false-alarm bundles only: the share the agent abstained on.
+- Cause accuracy counts only incidents whose ground truth names a cause category.
+- p95 uses the nearest-rank definition: the ceil(0.95 n)-th smallest value.
+- Calibration uses hypothesis #1 of real incidents that have one: 10 equal-width confidence
+  bins; ECE = sum over bins of (bin size / total) * |accuracy - mean confidence|.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+
+from pydantic import BaseModel, Field
+
+KS = (1, 2, 3, 4, 5)
+CALIBRATION_BINS = 10
+
+
+class CaseResult(BaseModel):
+    """One bundle's investigation, reduced to what scoring needs."""
+
+    bundle: str = Field(description="path relative to the evaluated directory")
+    dataset: str
+    subset: str = ""
+    fault: str | None = None
+    truth_resource: str | None = None
+    truth_cause: str | None = None
+    false_alarm: bool = False
+    ranked_resources: list[str] = Field(default_factory=list, description="hypothesis resources, best first")
+    top_cause: str | None = None
+    top_confidence: float | None = None
+    abstained: bool = False
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def rank(self) -> int | None:
+        """1-based position of the true resource among distinct ranked resources; None = miss."""
+        if self.false_alarm or self.error is not None or self.abstained or self.truth_resource is None:
+            return None
+        distinct = list(dict.fromkeys(self.ranked_resources))
+        return distinct.index(self.truth_resource) + 1 if self.truth_resource in distinct else None
+
+
+class GroupMetrics(BaseModel):
+    group: str
+    incidents: int = 0
+    false_alarms: int = 0
+    failures: int = 0
+    ac1: float | None = None
+    ac2: float | None = None
+    ac3: float | None = None
+    ac4: float | None = None
+    ac5: float | None = None
+    avg5: float | None = None
+    mrr: float | None = None
+    specificity: float | None = None
+    cause_accuracy: float | None = None
+    cause_cases: int = 0
+    mean_seconds: float | None = None
+    p95_seconds: float | None = None
+
+
+class CalibrationBin(BaseModel):
+    low: float
+    high: float
+    count: int
+    mean_confidence: float | None = None
+    accuracy: float | None = None
+
+
+class Calibration(BaseModel):
+    bins: list[CalibrationBin]
+    ece: float | None = None
+    cases: int = 0
+
+
+def _mean(values: Sequence[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def ac_at(ranks: Sequence[int | None], k: int) -> float | None:
+    """Share of incidents whose true root cause is within the top k (None ranks are misses)."""
+    return _mean([1.0 if r is not None and r <= k else 0.0 for r in ranks])
+
+
+def mrr(ranks: Sequence[int | None]) -> float | None:
+    return _mean([1.0 / r if r is not None else 0.0 for r in ranks])
+
+
+def p95(values: Sequence[float]) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def group_metrics(group: str, cases: Iterable[CaseResult]) -> GroupMetrics:
+    cases = list(cases)
+    incidents = [c for c in cases if not c.false_alarm]
+    alarms = [c for c in cases if c.false_alarm]
+    ranks = [c.rank for c in incidents]
+    out = GroupMetrics(
+        group=group,
+        incidents=len(incidents),
+        false_alarms=len(alarms),
+        failures=sum(c.error is not None for c in cases),
+    )
+    if incidents:
+        for k in KS:
+            setattr(out, f"ac{k}", ac_at(ranks, k))
+        out.avg5 = _mean([ac_at(ranks, k) for k in KS])  # type: ignore[misc]
+        out.mrr = mrr(ranks)
+    if alarms:
+        out.specificity = _mean([1.0 if c.abstained and c.error is None else 0.0 for c in alarms])
+    labelled = [c for c in incidents if c.truth_cause is not None]
+    if labelled:
+        out.cause_cases = len(labelled)
+        out.cause_accuracy = _mean([
+            1.0 if c.error is None and not c.abstained and c.top_cause == c.truth_cause else 0.0 for c in labelled
+        ])
+    seconds = [c.seconds for c in cases]
+    out.mean_seconds = _mean(seconds)
+    out.p95_seconds = p95(seconds)
+    return out
+
+
+def calibration(cases: Iterable[CaseResult], bins: int = CALIBRATION_BINS) -> Calibration:
+    """Reliability of hypothesis #1's confidence on real incidents (see the module docstring)."""
+    scored = [
+        (min(max(c.top_confidence, 0.0), 1.0), c.rank == 1)
+        for c in cases
+        if not c.false_alarm and c.error is None and not c.abstained and c.top_confidence is not None
+    ]
+    grouped: list[list[tuple[float, bool]]] = [[] for _ in range(bins)]
+    for confidence, correct in scored:
+        grouped[min(int(confidence * bins), bins - 1)].append((confidence, correct))
+    table = []
+    ece = 0.0
+    for i, members in enumerate(grouped):
+        conf = _mean([c for c, _ in members])
+        acc = _mean([1.0 if ok else 0.0 for _, ok in members])
+        table.append(CalibrationBin(low=i / bins, high=(i + 1) / bins, count=len(members), mean_confidence=conf, accuracy=acc))
+        if members:
+            ece += len(members) / len(scored) * abs(acc - conf)  # type: ignore[operator]
+    return Calibration(bins=table, ece=ece if scored else None, cases=len(scored))
+
+
+class EvalReport(BaseModel):
+    bundles_dir: str
+    groups: list[GroupMetrics]
+    by_fault: list[GroupMetrics]
+    calibration: Calibration
+    cases: list[CaseResult]
+
+
+def build_report(bundles_dir: str, cases: Sequence[CaseResult]) -> EvalReport:
+    """Metrics for all bundles, per dataset, per dataset/subset, and per dataset and fault type."""
+    groups = [group_metrics("all", cases)]
+    for dataset in sorted({c.dataset for c in cases}):
+        mine = [c for c in cases if c.dataset == dataset]
+        groups.append(group_metrics(dataset, mine))
+        for subset in sorted({c.subset for c in mine if c.subset}):
+            groups.append(group_metrics(f"{dataset}/{subset}", [c for c in mine if c.subset == subset]))
+    by_fault = []
+    for dataset, fault in sorted({(c.dataset, c.fault) for c in cases if not c.false_alarm and c.fault}):
+        by_fault.append(group_metrics(f"{dataset} {fault}", [c for c in cases if c.dataset == dataset and c.fault == fault]))
+    return EvalReport(bundles_dir=bundles_dir, groups=groups, by_fault=by_fault, calibration=calibration(cases), cases=list(cases))

@@ -1,0 +1,55 @@
+"""Render an `EvalReport` as Markdown (for humans and the README) or JSON (for CI and tracking)."""
+
+from __future__ import annotations
+
+from evals.metrics import EvalReport, GroupMetrics
+
+_COLUMNS = [
+    ("group", "group"), ("incidents", "n"), ("false_alarms", "FA"), ("failures", "failed"),
+    ("ac1", "AC@1"), ("ac3", "AC@3"), ("ac5", "AC@5"), ("avg5", "Avg@5"), ("mrr", "MRR"),
+    ("specificity", "specificity"), ("cause_accuracy", "cause acc."),
+    ("mean_seconds", "mean s"), ("p95_seconds", "p95 s"),
+]
+
+
+def _cell(value: object, key: str) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.2f}" if key.endswith("seconds") else f"{value:.3f}"
+    return str(value)
+
+
+def _table(rows: list[GroupMetrics]) -> list[str]:
+    lines = ["| " + " | ".join(title for _, title in _COLUMNS) + " |",
+             "|" + "|".join("---" if key == "group" else "---:" for key, _ in _COLUMNS) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(_cell(getattr(row, key), key) for key, _ in _COLUMNS) + " |")
+    return lines
+
+
+def to_markdown(report: EvalReport) -> str:
+    lines = [f"## Evaluation of `{report.bundles_dir}`", "",
+             "n = real incidents, FA = false-alarm bundles (scored by specificity only); "
+             "abstentions and failures on real incidents count as misses.", ""]
+    lines += _table(report.groups)
+    if report.by_fault:
+        lines += ["", "### Per fault type", ""] + _table(report.by_fault)
+    cal = report.calibration
+    lines += ["", "### Calibration of hypothesis #1", ""]
+    if cal.ece is None:
+        lines.append("No real incident produced a ranked hypothesis #1.")
+    else:
+        lines += [f"{cal.cases} incidents with a hypothesis #1; expected calibration error (ECE) = {cal.ece:.3f}.", "",
+                  "| confidence | n | mean confidence | observed share correct |", "|---|---:|---:|---:|"]
+        for b in cal.bins:
+            if b.count:
+                lines.append(f"| {b.low:.1f}–{b.high:.1f} | {b.count} | {b.mean_confidence:.3f} | {b.accuracy:.3f} |")
+    failures = [c for c in report.cases if c.error]
+    if failures:
+        lines += ["", "### Failed investigations", ""] + [f"- `{c.bundle}`: {c.error}" for c in failures]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(report: EvalReport) -> str:
+    return report.model_dump_json(indent=2)

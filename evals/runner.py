@@ -1,0 +1,141 @@
+"""Run the agent on every bundle below a directory, in parallel processes, and score the results.
+
+Bundles are grouped by where they sit: the first path component below the evaluated
+directory is the dataset, the rest of the parent path the subset
+(`petshop/low_traffic/test/issue_3` -> dataset `petshop`, subset `low_traffic/test`).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from agent.domain import Investigation
+from agent.errors import UserError
+from evals.metrics import CaseResult
+from tools.bundle.format import MANIFEST
+
+InvestigateFn = Callable[[Path], Investigation]
+# Called after each bundle: (done, total, result).
+ResultCallback = Callable[[int, int, CaseResult], None]
+
+
+def discover(root: Path) -> list[Path]:
+    """Every bundle directory (one holding incident.yaml) at or below `root`, sorted."""
+    if not root.is_dir():
+        raise UserError(f"{root}: not a directory; expected a directory holding bundles (folders with {MANIFEST})")
+    found = sorted(p.parent for p in root.rglob(MANIFEST))
+    if not found:
+        raise UserError(f"{root}: no bundles found; expected folders holding {MANIFEST} (see `investigator import --help`)")
+    return found
+
+
+def placement(root: Path, bundle: Path) -> tuple[str, str]:
+    """(dataset, subset) from the bundle's path below `root`."""
+    parts = bundle.relative_to(root).parts
+    if len(parts) < 2:
+        return root.name, ""
+    return parts[0], "/".join(parts[1:-1])
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _default_investigate(path: Path) -> Investigation:
+    from agent.runner import investigate_bundle
+
+    return investigate_bundle(path)
+
+
+def _truth(root: Path, bundle: Path) -> CaseResult:
+    """The unscored result of a bundle: where it sits and its ground truth (or why it has none)."""
+    from tools.bundle.validate import load_manifest
+
+    dataset, subset = placement(root, bundle)
+    relative = str(bundle.relative_to(root)) if bundle != root else "."
+    base = CaseResult(bundle=relative, dataset=dataset, subset=subset)
+    try:
+        manifest = load_manifest(bundle)
+    except Exception as exc:  # a broken bundle is a scored failure, not a crashed eval
+        return base.model_copy(update={"error": _one_line(exc)})
+    truth = manifest.ground_truth
+    return base.model_copy(update={
+        "fault": truth.fault if truth else None,
+        "truth_resource": truth.resource if truth else None,
+        "truth_cause": truth.cause if truth else None,
+        "false_alarm": bool(truth and truth.false_alarm),
+    })
+
+
+def evaluate_bundle(root: Path, bundle: Path, investigate: InvestigateFn | None = None) -> CaseResult:
+    """Investigate one bundle and score it; never raises: a failure is a result with `error`."""
+    base = _truth(root, bundle)
+    if base.error is not None:
+        return base
+    started = time.perf_counter()
+    try:
+        result = (investigate or _default_investigate)(bundle)
+    except Exception as exc:  # recorded as a miss with its reason; the eval goes on
+        return base.model_copy(update={"error": _one_line(exc), "seconds": time.perf_counter() - started})
+    seconds = time.perf_counter() - started
+    top = result.hypotheses[0] if result.hypotheses else None
+    return base.model_copy(update={
+        "ranked_resources": [h.resource for h in result.hypotheses],
+        "top_cause": top.cause if top else None,
+        "top_confidence": top.confidence if top else None,
+        "abstained": result.abstained,
+        "seconds": seconds,
+    })
+
+
+def _scored(bundle: Path) -> bool:
+    """Bundles without ground truth cannot be scored and are left out."""
+    import yaml
+
+    try:
+        body = yaml.safe_load((bundle / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return True  # reported as a failure by evaluate_bundle
+    return not isinstance(body, dict) or body.get("ground_truth") is not None
+
+
+def run_eval(
+    root: Path,
+    *,
+    workers: int | None = None,
+    investigate: InvestigateFn | None = None,
+    on_result: ResultCallback | None = None,
+) -> tuple[list[CaseResult], list[str]]:
+    """Results for every scored bundle below `root` (sorted by bundle), and notes on skipped ones.
+
+    `investigate` defaults to `agent.runner.investigate_bundle`; it must be a module-level
+    function when `workers` > 1, since it is sent to worker processes.
+    """
+    bundles = discover(root)
+    notes = [f"{b}: no ground_truth in {MANIFEST}; not scored" for b in bundles if not _scored(b)]
+    bundles = [b for b in bundles if _scored(b)]
+    workers = max(1, workers or os.cpu_count() or 1)
+    results: list[CaseResult] = []
+    total = len(bundles)
+    if workers == 1 or total <= 1:
+        for bundle in bundles:
+            results.append(evaluate_bundle(root, bundle, investigate))
+            if on_result:
+                on_result(len(results), total, results[-1])
+    else:
+        with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
+            futures = {pool.submit(evaluate_bundle, root, bundle, investigate): bundle for bundle in bundles}
+            for future in as_completed(futures):
+                try:
+                    results.append(future.result())
+                except Exception as exc:  # a worker died (out of memory, killed): score it as a failure
+                    failed = _truth(root, futures[future])
+                    results.append(failed.model_copy(update={"error": f"worker failed: {_one_line(exc)}"}))
+                if on_result:
+                    on_result(len(results), total, results[-1])
+    return sorted(results, key=lambda r: r.bundle), notes
