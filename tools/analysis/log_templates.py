@@ -64,9 +64,22 @@ def mask(message: str) -> str:
 
 def mask_series(messages: pd.Series) -> pd.Series:
     """Vectorised `mask` over a Series of strings (None/NaN become empty strings)."""
-    values = pa.array(messages.fillna("").astype(str).tolist(), type=pa.large_string())
-    masked = pc.utf8_trim_whitespace(pc.replace_substring_regex(values, pattern=_VARIABLE_RE2, replacement=r"\1" + WILDCARD))
+    masked = _mask_array(_to_arrow(messages))
     return pd.Series(masked.to_numpy(zero_copy_only=False), index=messages.index, dtype=object)
+
+
+def _to_arrow(messages: pd.Series) -> pa.Array:
+    try:
+        values = pa.array(messages, type=pa.large_string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # Non-string objects (numbers, bytes) in the column: take their text.
+        values = pa.array(messages.astype(str), type=pa.large_string(), from_pandas=True)
+    return pc.fill_null(values, "")
+
+
+def _mask_array(values: pa.Array) -> pa.Array:
+    replaced = pc.replace_substring_regex(values, pattern=_VARIABLE_RE2, replacement=r"\1" + WILDCARD)
+    return pc.utf8_trim_whitespace(replaced)
 
 
 class _Leaf:
@@ -209,13 +222,13 @@ def mine(messages: Iterable[str] | pd.Series, miner: TemplateMiner | None = None
         return MinedLogs(template_ids=np.zeros(0, dtype=np.int64), templates=miner.templates())
     # Real logs repeat themselves: mask each distinct message once, parse each distinct
     # masked line once.
-    raw_codes, raw_uniques = pd.factorize(series.fillna("").astype(str), sort=False)
-    masked_codes, masked_uniques = pd.factorize(mask_series(pd.Series(raw_uniques, dtype=object)), sort=False)
-    codes = masked_codes[raw_codes]
-    counts = np.bincount(codes, minlength=len(masked_uniques))
+    raw = pc.dictionary_encode(_to_arrow(series))
+    masked = pc.dictionary_encode(_mask_array(raw.dictionary))
+    codes = masked.indices.to_numpy()[raw.indices.to_numpy()]
+    counts = np.bincount(codes, minlength=len(masked.dictionary))
     unique_ids = np.fromiter(
-        (miner.add(text, int(n)) for text, n in zip(masked_uniques, counts)),
+        (miner.add(text, int(n)) for text, n in zip(masked.dictionary.to_pylist(), counts)),
         dtype=np.int64,
-        count=len(masked_uniques),
+        count=len(masked.dictionary),
     )
     return MinedLogs(template_ids=unique_ids[codes], templates=miner.templates())
