@@ -62,7 +62,7 @@ class ClientFactory:
         key = f"{service}@{region or ''}"
         if key not in self._clients:
             config = Config(
-                retries={"mode": "standard", "max_attempts": self.target.max_attempts},
+                retries={"mode": "standard", "total_max_attempts": self.target.max_attempts},
                 connect_timeout=self.target.connect_timeout,
                 read_timeout=self.target.read_timeout,
                 user_agent_extra="aws-incident-investigator",

@@ -1,0 +1,143 @@
+"""Retries and failures-as-data, against a local HTTP stub speaking the AWS JSON protocols.
+
+The stub stands in for AWS so the thing under test is our retry and error handling, not
+AWS: scripted answers per operation, and a record of every request that reached it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from agent.domain import TimeWindow
+from tools.aws.clients import AwsTarget, ClientFactory
+from tools.aws.source import AwsSource
+
+T0 = datetime(2024, 5, 14, 12, 0, tzinfo=timezone.utc)
+WINDOW = TimeWindow(start=T0, end=T0 + timedelta(minutes=30))
+REST_PATHS = {"/ServiceGraph": "GetServiceGraph", "/TraceSummaries": "GetTraceSummaries", "/Traces": "BatchGetTraces"}
+EMPTY = {"GetServiceGraph": {"Services": []}, "GetTraceSummaries": {"TraceSummaries": []}}
+
+
+class Stub:
+    def __init__(self) -> None:
+        self.script: dict[str, deque[tuple[int, dict]]] = defaultdict(deque)
+        self.seen: list[str] = []
+
+    def answer(self, operation: str) -> tuple[int, dict]:
+        self.seen.append(operation)
+        if self.script[operation]:
+            return self.script[operation].popleft()
+        return 200, EMPTY.get(operation, {})
+
+
+@pytest.fixture
+def stub() -> Iterator[tuple[Stub, str]]:
+    state = Stub()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            target = self.headers.get("X-Amz-Target", "")
+            operation = target.rsplit(".", 1)[-1] if target else REST_PATHS.get(self.path.split("?")[0], self.path)
+            status, body = state.answer(operation)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/x-amz-json-1.1")
+            self.send_header("Content-Length", str(len(payload)))
+            if status >= 400 and "__type" in body:
+                self.send_header("x-amzn-ErrorType", body["__type"])
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "stub")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "stub")
+
+
+def _source(endpoint: str, sleeps: list[float], **target: object) -> AwsSource:
+    factory = ClientFactory(AwsTarget(region="us-east-1", endpoint_url=endpoint, **target), sleep=sleeps.append)
+    return AwsSource(factory.target, focus=WINDOW, factory=factory)
+
+
+THROTTLED = (400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+GROUPS = (200, {"logGroups": [{"logGroupName": "/ecs/shop/checkout"}]})
+EVENTS = (200, {"events": [{"logStreamName": "app/1", "timestamp": int((T0 + timedelta(minutes=1)).timestamp() * 1000),
+                            "message": "ERROR boom trace 1-66435240-000000000000000000000001"}]})
+
+
+def test_throttling_is_retried_with_jittered_backoff_until_it_passes(stub):
+    state, endpoint = stub
+    state.script["DescribeLogGroups"].extend([THROTTLED, THROTTLED, GROUPS])
+    sleeps: list[float] = []
+    # botocore gets one attempt here, so every retry seen is tenacity's.
+    source = _source(endpoint, sleeps, max_attempts=1)
+    result = source.logs(WINDOW, limit=1000)
+    assert result.status in ("ok", "empty")
+    assert state.seen.count("DescribeLogGroups") == 3
+    assert len(sleeps) == 2
+    # full jitter: attempt n waits uniformly in [0, min(20, 0.5 * 2**n)]
+    assert 0 <= sleeps[0] <= 1.0 and 0 <= sleeps[1] <= 2.0
+
+
+def test_server_errors_are_retried_by_botocore_standard_mode(stub):
+    state, endpoint = stub
+    unavailable = (503, {"__type": "ServiceUnavailableException", "message": "try again"})
+    state.script["DescribeLogGroups"].extend([unavailable, GROUPS])
+    state.script["FilterLogEvents"].append(EVENTS)
+    source = _source(endpoint, [], max_attempts=3)
+    source.settings.log_slices = 1
+    result = source.logs(WINDOW, limit=1000)
+    assert result.status == "ok"
+    assert state.seen.count("DescribeLogGroups") == 2
+    frame = result.data
+    assert list(frame["resource"]) == ["checkout"]  # the group's last part names the resource
+    assert list(frame["trace_id"]) == ["1-66435240-000000000000000000000001"]
+
+
+def test_denied_api_becomes_a_denied_result_not_an_exception(stub):
+    state, endpoint = stub
+    state.script["DescribeLogGroups"].append((400, {"__type": "AccessDeniedException", "message": "not authorized to perform logs:DescribeLogGroups"}))
+    result = _source(endpoint, []).logs(WINDOW)
+    assert result.status == "denied"
+    assert "logs:DescribeLogGroups" in result.error and "iam/readonly-policy.json" in result.error
+
+
+def test_throttling_that_never_ends_makes_the_source_unavailable(stub):
+    state, endpoint = stub
+    state.script["DescribeLogGroups"].extend([THROTTLED] * 10)
+    sleeps: list[float] = []
+    result = _source(endpoint, sleeps, max_attempts=1, throttle_attempts=3).logs(WINDOW)
+    assert result.status == "unavailable"
+    assert state.seen.count("DescribeLogGroups") == 3 and len(sleeps) == 2
+
+
+def test_log_reads_are_bounded_per_slice_and_say_so(stub):
+    state, endpoint = stub
+    state.script["DescribeLogGroups"].append(GROUPS)
+    many = {"events": EVENTS[1]["events"] * 60, "nextToken": "more"}
+    state.script["FilterLogEvents"].extend([(200, many)] * 3)
+    source = _source(endpoint, [])
+    source.settings.log_slices = 3
+    result = source.logs(WINDOW, limit=150)  # 150 over 1 group x 3 slices -> 50 per slice, the floor
+    assert result.truncated
+    assert "50 events per log group per 10-minute slice" in result.note
+    assert state.seen.count("FilterLogEvents") == 3  # one page per slice: the budget is spent, the rest is left
