@@ -33,10 +33,31 @@ BACKGROUND: dict[str, list[tuple[str, str]]] = {
     FUNCTION: [("WARNING", "Order {n} already in state CONFIRMED, skipping duplicate message")],
 }
 
-GENERIC_TIMEOUT = "Call to {callee} timed out after {ms} ms | java.net.SocketTimeoutException: Read timed out"
-GENERIC_FAILURE = "Call to {callee} failed with HTTP {status} | org.springframework.web.client.HttpServerErrorException: {status} Service Unavailable"
-GENERIC_OVERLOAD = "Rejecting request: worker pool exhausted (active=200, queued=500) | java.util.concurrent.RejectedExecutionException: Task rejected from executor"
-GENERIC_OWN = "Unhandled error while handling {endpoint} | java.lang.IllegalStateException: unexpected response"
+# What a service logs when nothing more specific was registered, by language.
+GENERIC_TIMEOUT = {
+    "java": "Call to {callee} timed out after {ms} ms | java.net.SocketTimeoutException: Read timed out",
+    "node": "request to http://{callee}.shop.local:8080 timed out | Error: timeout of {ms}ms exceeded",
+    "go": "call {callee} failed | context deadline exceeded (Client.Timeout exceeded while awaiting headers)",
+    "python": "Call to {callee} timed out | urllib3.exceptions.ReadTimeoutError: Read timed out. (read timeout={ms})",
+}
+GENERIC_FAILURE = {
+    "java": "Call to {callee} failed with HTTP 503 | org.springframework.web.client.HttpServerErrorException$ServiceUnavailable: 503 Service Unavailable",
+    "node": "upstream {callee} responded 503 | Error: Request failed with status code 503",
+    "go": "call {callee} failed | unexpected status 503 Service Unavailable",
+    "python": "Call to {callee} failed | botocore.exceptions.ClientError: An error occurred (InternalServerError)",
+}
+GENERIC_OVERLOAD = {
+    "java": "Rejecting request: worker pool exhausted (active=200, queued=500) | java.util.concurrent.RejectedExecutionException: Task rejected from executor",
+    "node": "event loop lag 2400 ms, shedding request with 503 | Error: Service Unavailable",
+    "go": "request rejected: too many in-flight requests (limit 512)",
+    "python": "Task timed out after 30.00 seconds",
+}
+GENERIC_OWN = {
+    "java": "Unhandled error while handling {endpoint} | java.lang.IllegalStateException: unexpected response",
+    "node": "Unhandled error while handling {endpoint} | Error: unexpected response",
+    "go": "unhandled error while handling {endpoint}",
+    "python": "Unhandled error | RuntimeError: unexpected response",
+}
 GENERIC_SLOW = "Slow call to {callee}: {ms} ms (threshold 500 ms)"
 
 
@@ -47,6 +68,11 @@ class _Vars(dict):
 
 def _hex(rng: np.random.Generator, n: int) -> str:
     return "".join(rng.choice(list("0123456789abcdef"), n))
+
+
+def _uuid(rng: np.random.Generator) -> str:
+    h = _hex(rng, 32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class LogWriter:
@@ -67,9 +93,9 @@ class LogWriter:
         sim = self.sim
         at = sim.times[minute] + timedelta(seconds=float(self.rng.uniform(0, 59.9)))
         az = int(self.rng.integers(0, NZ))
-        request_id = f"{_hex(self.rng, 8)}-{_hex(self.rng, 4)}-{_hex(self.rng, 4)}-{_hex(self.rng, 12)}"
+        request_id = _uuid(self.rng)
         filled = template.format_map(_Vars(
-            request_id=request_id, az=AZS[az], account=ACCOUNT, region=REGION, n=int(self.rng.integers(100, 999)),
+            request_id=request_id, task=_hex(self.rng, 32), az=AZS[az], account=ACCOUNT, region=REGION, n=int(self.rng.integers(100, 999)),
             endpoint=SERVICES[service].endpoint if service in SERVICES else "handler", **values,
         ))
         message, _, exception = filled.partition(" | ")
@@ -117,26 +143,32 @@ def _lambda_line(at: datetime, level: str, request_id: str, message: str, except
     return f"[{level.upper()}]\t{stamp}\t{request_id}\t{text}"
 
 
+def _language(node: str) -> str:
+    return SERVICES[node].language if node in SERVICES else "python"
+
+
 def _reasons(sim: Simulation, node: str, t: int) -> list[tuple[float, list[str], str]]:
     """(weight, templates, callee) for each reason a request of `node` failed at minute `t`."""
     texts = sim.texts
+    lang = _language(node)
     out: list[tuple[float, list[str], str]] = []
     own = float(sim.own_errors[node][:, t].mean())
     if own > 0:
-        out.append((own, texts.own.get(node, [GENERIC_OWN]), ""))
+        out.append((own, texts.own.get(node, [GENERIC_OWN[lang]]), ""))
     shed = float(sim.sat_errors[node][:, t].mean()) if node in sim.sat_errors else 0.0
     if shed > 0:
-        out.append((shed, [GENERIC_OVERLOAD], ""))
+        out.append((shed, [GENERIC_OVERLOAD[lang]], ""))
     for call in sim.app.callees(node):
         if call.asynchronous:
             continue
         key = (node, call.callee)
         edge = float(sim.edge_errors[key][:, t].mean()) if key in sim.edge_errors else 0.0
         if edge > 0:
-            out.append((edge * call.passes_errors, texts.edge.get(key, [GENERIC_FAILURE]), call.callee))
+            out.append((edge * call.passes_errors, texts.edge.get(key, [GENERIC_FAILURE[lang]]), call.callee))
         callee = float(sim.errors[call.callee][:, t].mean())
         if callee > 0.002:
-            default = GENERIC_TIMEOUT if sim.latency_add[call.callee][:, t].mean() > 2000 else GENERIC_FAILURE
+            slow = sim.latency_add[call.callee][:, t].mean() > 2000
+            default = (GENERIC_TIMEOUT if slow else GENERIC_FAILURE)[lang]
             out.append((callee * call.passes_errors * min(call.calls, 1.0), texts.client.get(call.callee, [default]), call.callee))
     return out
 
@@ -194,9 +226,9 @@ def _slow_lines(writer: LogWriter, node: str, t: int) -> None:
 def _access(writer: LogWriter, node: str, t: int) -> None:
     sim = writer.sim
     if node == FUNCTION:
-        duration = float(sim.function["duration"][t])
+        duration = float(sim.function["duration"][t]) * writer.rng.lognormal(0, 0.15)
         if sim.function["invocations"][t] > 0:
-            rid = f"{_hex(writer.rng, 8)}-{_hex(writer.rng, 4)}-{_hex(writer.rng, 4)}-{_hex(writer.rng, 12)}"
+            rid = _uuid(writer.rng)
             at = sim.times[t] + timedelta(seconds=float(writer.rng.uniform(0, 58)))
             for line in (f"START RequestId: {rid} Version: $LATEST",
                          f"REPORT RequestId: {rid}\tDuration: {duration:.2f} ms\tBilled Duration: {int(np.ceil(duration))} ms\tMemory Size: 512 MB\tMax Memory Used: {int(writer.rng.integers(140, 190))} MB"):

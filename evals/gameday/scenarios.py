@@ -343,7 +343,7 @@ WRONG_ENV = {
 }
 
 
-@scenario("wrong-environment-config", "change", "AWS::SSM::Parameter|AWS::AppConfig::ConfigurationProfile", "config-from-wrong-environment",
+@scenario("wrong-environment-config", "change", "AWS::SSM::Parameter / AWS::AppConfig::ConfigurationProfile", "config-from-wrong-environment",
           "A configuration value for production is replaced by the staging one; the service breaks once its cache refreshes.")
 def wrong_config(inj: Injection) -> None:
     sim, o = inj.sim, inj.onset
@@ -369,12 +369,12 @@ def wrong_config(inj: Injection) -> None:
 
 IAM_VARIANTS = {
     "cart": (CART_TABLE, "dynamodb:PutItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{CART_TABLE}",
-             "failed to save cart item | AccessDeniedException: User: arn:aws:sts::{account}:assumed-role/cart-task-role/{n} "
+             "failed to save cart item | AccessDeniedException: User: arn:aws:sts::{account}:assumed-role/cart-task-role/{task} "
              "is not authorized to perform: dynamodb:PutItem on resource: arn:aws:dynamodb:{region}:{account}:table/cart-table "
              "because no identity-based policy allows the dynamodb:PutItem action (Service: DynamoDB, Status Code: 400)"),
     "checkout": (QUEUE, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{QUEUE}",
                  "Failed to publish OrderPlaced event | software.amazon.awssdk.services.sqs.model.SqsException: User: "
-                 "arn:aws:sts::{account}:assumed-role/checkout-task-role/{n} is not authorized to perform: sqs:sendmessage on "
+                 "arn:aws:sts::{account}:assumed-role/checkout-task-role/{task} is not authorized to perform: sqs:sendmessage on "
                  "resource: arn:aws:sqs:{region}:{account}:orders-queue because no identity-based policy allows the "
                  "sqs:sendmessage action (Service: Sqs, Status Code: 403, Error Code: AccessDenied)"),
     FUNCTION: (ORDERS_TABLE, "dynamodb:UpdateItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{ORDERS_TABLE}",

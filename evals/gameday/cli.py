@@ -1,0 +1,77 @@
+"""`investigator gameday`: list the scenarios and generate incident bundles."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from agent.errors import UserError
+
+app = typer.Typer(no_args_is_help=True, help="Game-day scenarios: AWS-shaped incidents with known root causes.")
+
+
+@app.command("list")
+def list_scenarios() -> None:
+    """Show every scenario: name, cause category, root-cause resource kind, what happens."""
+    from evals.gameday.generate import scenario_names, spec_of
+
+    table = Table(box=None, header_style="bold")
+    for column in ("scenario", "cause", "root resource"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("description", overflow="fold")
+    for name in scenario_names():
+        spec = spec_of(name)
+        table.add_row(spec.name, spec.cause, spec.root_kind, spec.description)
+    Console(highlight=False).print(table)
+
+
+@app.command()
+def generate(
+    out: Path = typer.Option(..., "--out", help="directory to write bundles into (created if needed)"),
+    seed: int | None = typer.Option(None, "--seed", help="first seed [default: 1]"),
+    count: int | None = typer.Option(None, "--count", help="seeds per scenario [default: 5, or 1 when --seed is given]"),
+    scenario: list[str] = typer.Option([], "--scenario", help="only this scenario (repeatable); default: all"),
+) -> None:
+    """Write one bundle per (scenario, seed) under OUT; the same seed always gives the same incident."""
+    from evals.gameday.generate import DEFAULT_SEEDS, spec_of, suite
+
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    for name in scenario:
+        spec_of(name)  # one-line error listing the valid names
+    per_scenario = count if count is not None else (DEFAULT_SEEDS if seed is None else 1)
+    if per_scenario < 1:
+        raise UserError(f"--count {per_scenario}: must be at least 1")
+    err = Console(stderr=True, highlight=False)
+    started = time.perf_counter()
+    first = 1 if seed is None else seed
+    seeds = range(first, first + per_scenario)
+    total = per_scenario * (len(scenario) or len(_all_names()))
+    done = 0
+
+    def progress(name: str) -> None:
+        nonlocal done
+        done += 1
+        err.print(f"[{done}/{total}] {name}", markup=False)
+
+    paths = suite(out, scenario or None, seeds, progress=progress)
+    size = sum(f.stat().st_size for p in paths for f in p.iterdir())
+    elapsed = time.perf_counter() - started
+    Console(highlight=False).print(
+        f"wrote {len(paths)} bundles to {out} ({size / 1e6:.1f} MB, largest {_largest(paths) / 1e3:.0f} KB) in {elapsed:.1f} s",
+        markup=False,
+    )
+
+
+def _all_names() -> list[str]:
+    from evals.gameday.generate import scenario_names
+
+    return scenario_names()
+
+
+def _largest(paths: list[Path]) -> int:
+    return max((sum(f.stat().st_size for f in p.iterdir()) for p in paths), default=0)
