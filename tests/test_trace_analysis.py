@@ -21,7 +21,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
-import pytest
 
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
 
@@ -142,6 +141,30 @@ def test_slow_service_with_a_single_dependency_is_not_a_network_gap() -> None:
     incident = _chain(INC_T0, prefix="i", api_own_ms=200.0)
     assert _signals(service_trace_findings(incident, baseline)) == {("api", "trace self time")}
     assert edge_trace_findings(incident, baseline) == []
+
+
+def test_a_gap_seen_by_several_callers_is_the_network() -> None:
+    # web and worker both call api straight from their server spans. Alone, each one's growing
+    # gap could be its own code; both growing at once while api is unchanged points at the path to api.
+    def two_callers(t0: datetime, prefix: str, net_ms: float) -> pd.DataFrame:
+        web = _chain(t0, prefix=f"{prefix}w", net_ms=net_ms)
+        worker = _chain(t0, prefix=f"{prefix}k", net_ms=net_ms)
+        worker.loc[worker["service"] == "web", "service"] = "worker"
+        return pd.concat([web, worker], ignore_index=True)
+
+    findings = edge_trace_findings(two_callers(INC_T0, "i", 152.0), two_callers(BASE_T0, "b", 2.0))
+    assert {(f.resource, f.domain, f.evidence.details["caller"]) for f in findings} == {
+        ("api", "network", "web"), ("api", "network", "worker"),
+    }
+
+
+def test_a_gap_seen_by_one_caller_without_a_client_span_is_its_own_time() -> None:
+    # Without a client span the time web spends outside its only child could be web's own code:
+    # it is reported as web's self time, not as a network problem.
+    baseline = _chain(BASE_T0, prefix="b", net_ms=2.0)
+    incident = _chain(INC_T0, prefix="i", net_ms=152.0)
+    assert edge_trace_findings(incident, baseline) == []
+    assert _signals(service_trace_findings(incident, baseline)) == {("web", "trace self time")}
 
 
 def test_no_change_no_findings() -> None:
