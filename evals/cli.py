@@ -34,16 +34,25 @@ def eval_command(
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     failures: list[str] = []
-    with Progress(TextColumn("investigating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TextColumn("{task.description}"), console=err, transient=False) as progress:
-        task = progress.add_task("", total=None)
+    workers = workers or os.cpu_count() or 1
+    if err.is_terminal:
+        with Progress(TextColumn("investigating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("{task.description}"), console=err) as progress:
+            task = progress.add_task("", total=None)
 
+            def on_result(done: int, total: int, result) -> None:
+                progress.update(task, completed=done, total=total, description=result.bundle)
+                if result.error:
+                    failures.append(f"{result.bundle}: {result.error}")
+
+            results, notes = run_eval(bundles_dir, workers=workers, on_result=on_result)
+    else:
+        # Logs (CI) get one line per bundle instead of a bar that only renders at the end.
         def on_result(done: int, total: int, result) -> None:
-            progress.update(task, completed=done, total=total, description=result.bundle)
-            if result.error:
-                failures.append(f"{result.bundle}: {result.error}")
+            status = f"failed: {result.error}" if result.error else f"{result.seconds:.1f} s"
+            err.print(f"[{done:>{len(str(total))}}/{total}] {result.bundle}: {status}", markup=False)
 
-        results, notes = run_eval(bundles_dir, workers=workers or os.cpu_count() or 1, on_result=on_result)
+        results, notes = run_eval(bundles_dir, workers=workers, on_result=on_result)
     for line in [*notes, *(f"failed: {f}" for f in failures)]:
         err.print(line, markup=False)
 
