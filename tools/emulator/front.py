@@ -172,17 +172,24 @@ class FrontLayer:
             captured["status"], captured["headers"] = status, headers
             return lambda _data: None
 
-        chunks = b"".join(self.moto_app(environ, capture))
+        what = f"{request.signing_name or 'this service'}:{request.operation or request.path}"
+        try:
+            chunks = b"".join(self.moto_app(environ, capture))
+        except Exception as exc:  # noqa: BLE001 - moto raises for what it lacks (NotImplementedError) or cannot compute
+            reason = "does not implement" if isinstance(exc, NotImplementedError) else f"failed on ({type(exc).__name__}: {exc})"
+            return self._not_implemented(request, f"the local emulator {reason} {what}", start_response)
         status = captured.get("status", "500 Internal Server Error")
         content_type = dict((k.lower(), v) for k, v in captured.get("headers", [])).get("content-type", "")
         if status.startswith("500") and "html" in content_type:
-            what = f"{request.signing_name or 'this service'}:{request.operation or request.path}"
-            code, message, number = "NotImplemented", f"the local emulator does not implement {what}", 501
-            number_status, headers, payload = error_response(request.protocol, code, message, number)
-            start_response(f"{number_status} Not Implemented", headers + [("Content-Length", str(len(payload)))])
-            return [payload]
+            return self._not_implemented(request, f"the local emulator does not implement {what}", start_response)
         start_response(status, captured.get("headers", []))
         return [chunks]
+
+    def _not_implemented(self, request: Request, message: str, start_response: StartResponse) -> Iterable[bytes]:
+        # 501, not 500: botocore retries 5xx-transient codes (500/502/503/504) for ~11 s, never 501.
+        status, headers, payload = error_response(request.protocol, "NotImplemented", message, 501)
+        start_response(f"{status} Not Implemented", headers + [("Content-Length", str(len(payload)))])
+        return [payload]
 
     def _encode(self, request: Request, result: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
         headers = [("x-amzn-RequestId", str(uuid.uuid4()))]
