@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from agent.errors import UserError
 
@@ -19,14 +18,12 @@ def list_scenarios() -> None:
     """Show every scenario: name, cause category, root-cause resource kind, what happens."""
     from evals.gameday.generate import scenario_names, spec_of
 
-    table = Table(box=None, header_style="bold")
-    for column in ("scenario", "cause", "root resource"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("description", overflow="fold")
+    # Plain aligned lines rather than a table: readable at any terminal width and easy to grep.
+    console = Console(highlight=False, soft_wrap=True)
     for name in scenario_names():
         spec = spec_of(name)
-        table.add_row(spec.name, spec.cause, spec.root_kind, spec.description)
-    Console(highlight=False).print(table)
+        console.print(f"{spec.name:<30} {spec.cause:<11} {spec.root_kind}", markup=False)
+        console.print(f"    {spec.description}", markup=False)
 
 
 @app.command()

@@ -194,5 +194,6 @@ def days_to_expiry(sim: Simulation, book: MetricBook, expiry_minute: int, days_b
     """ACM's DaysToExpiry for the ALB certificate, one datapoint every five minutes."""
     values = np.full(sim.minutes, np.nan)
     for t in range(0, sim.minutes, 5):
-        values[t] = max(0.0, np.floor(days_before + (expiry_minute - t) / 1440.0)) if t < expiry_minute else 0.0
+        # Whole days left, rounded up: 1 on the last day, 0 once expired.
+        values[t] = float(np.ceil(days_before + (expiry_minute - t) / 1440.0)) if t < expiry_minute else 0.0
     book.put(CERT, "AWS/CertificateManager", "DaysToExpiry", "Minimum", values, CertificateArn=CERT_ARN)

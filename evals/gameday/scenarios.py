@@ -276,7 +276,9 @@ def traffic_surge(inj: Injection) -> None:
     service = inj.pick(["catalog", "cart", "checkout"])
     inj.root, inj.hit = service, {service}
     base = sim.flow(perturbed=False)
-    factor = inj.uniform(1.7, 2.6) if service != "checkout" else inj.uniform(4.0, 7.0)
+    # Enough extra demand to take the service past 100 % CPU before autoscaling catches up.
+    utilisation = base[service][o] * SERVICES[service].cpu_per_rps / 100.0
+    factor = inj.uniform(1.25, 1.8) / utilisation
     extra = base[service] * (factor - 1.0) * _curve(inj, o, int(inj.rng.integers(2, 4)))
     sim.extra_rps[service] += extra
     # The surge enters through the load balancer and the storefront but only fans out at the service.
