@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -92,11 +93,15 @@ def serve_in_thread(scenario: Any = None, port: int = 0) -> Iterator[str]:
     """Serve the emulator from this process (tests, notebooks); yields the endpoint URL.
 
     moto keeps its data per process: two of these in one process share one account."""
+    _quiet_werkzeug()
     server = make_server(port, scenario)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    endpoint = f"http://{HOST}:{server.server_address[1]}"
+    # Start from an empty account even if an earlier in-process emulator left data behind.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).read()
     try:
-        yield f"http://{HOST}:{server.server_address[1]}"
+        yield endpoint
     finally:
         server.shutdown()
         server.server_close()
