@@ -84,6 +84,11 @@ def _collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         elif f.kind == "health":
             cand.health.append(f)
     for cand in by_resource.values():
+        # A shared dependency (a zone) is blamed only when several dependents agree: one
+        # service misbehaving in one zone is that service's problem.
+        via = {f.evidence.details.get("via") for f in cand.symptoms if f.evidence.details.get("via")}
+        if len(via) == 1:
+            cand.symptoms = [f for f in cand.symptoms if not f.evidence.details.get("via")]
         failures = [f for f in cand.symptoms if not f.evidence.details.get("traffic")]
         traffic = [f for f in cand.symptoms if f.evidence.details.get("traffic")]
         # A shift in request volume is load, not failure: it counts half, and never makes

@@ -29,7 +29,10 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
     domains = {m: metric_domain(m) for m in frame["metric"].unique()}
     mine = frame[frame["metric"].map(domains) == domain]
     trigger = state.trigger
-    findings = metric_findings(mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time)
+    findings = metric_findings(
+        mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
+        named_resources=scope.topology.ids(),
+    )
     if metric_domain(trigger.metric) == domain:
         observation = alarm_metric_observation(
             mine, findings, resource=trigger.resource, metric=trigger.metric, incident=scope.incident, baseline=scope.normal_windows()
@@ -62,6 +65,14 @@ def _spans(state: InvestigationState, runtime: Runtime[Context], domain: Domain)
     return base, inc, gaps, notes
 
 
+def _zones(topology) -> dict[str, str]:
+    """Availability Zone name -> the topology resource that stands for it."""
+    return {
+        r.attributes.get("availability_zone", r.id): r.id
+        for r in topology.resources if r.type.endswith("AvailabilityZone")
+    }
+
+
 def network(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     findings, notes = _metric_findings(state, runtime, "network")
     base, inc, gaps, span_notes = _spans(state, runtime, "network")
@@ -78,7 +89,7 @@ def infrastructure(state: InvestigationState, runtime: Runtime[Context]) -> dict
     findings, notes = _metric_findings(state, runtime, "infrastructure")
     result = runtime.context.source.health(state.scope.incident)
     if result.ok:
-        findings += health_findings(result.data or [])
+        findings += health_findings(result.data or [], zones=_zones(state.scope.topology))
     else:
         findings.append(gap_finding("infrastructure", result))
     changes, _ = _change_findings(state, runtime, "infrastructure")

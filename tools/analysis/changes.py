@@ -88,13 +88,23 @@ def change_findings(changes: list[ChangeEvent], *, reference: datetime) -> list[
     return findings
 
 
-def health_findings(events: list[HealthEvent]) -> list[Finding]:
-    """AWS Health events that were open during the incident, one finding per affected resource."""
+def _zone_resource(zone: str | None, zones: dict[str, str]) -> str | None:
+    return zones.get(zone) if zone else None
+
+
+def health_findings(events: list[HealthEvent], zones: dict[str, str] | None = None) -> list[Finding]:
+    """AWS Health events that were open during the incident, one finding per affected resource.
+
+    `zones` maps Availability Zone names to topology resource ids: a zonal event with no
+    listed resources is about that zone.
+    """
     findings = []
     for event in events:
         weight = 0.9 if event.category == "issue" else 0.3
         where = f" in {event.availability_zone}" if event.availability_zone else ""
-        for resource in event.affected_resources or [f"{event.service}{where}".strip()]:
+        zone = _zone_resource(event.availability_zone, zones or {})
+        fallback = [zone] if zone else [f"{event.service}{where}".strip()]
+        for resource in event.affected_resources or fallback:
             signal = f"AWS Health {event.event_type_code}"
             findings.append(Finding(
                 id=Finding.make_id("health", resource, signal + event.id),

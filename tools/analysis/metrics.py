@@ -31,6 +31,7 @@ MIN_RUN = 2  # consecutive abnormal points that make a sustained shift
 Z_CAP = 50.0
 MIN_BASELINE_POINTS = 3
 MAX_FINDINGS_PER_RESOURCE = 5
+PARTITION_DOMINANCE = 1.5  # a partition's shift must exceed every sibling's by this factor
 
 
 def z_to_score(z: float) -> float:
@@ -89,8 +90,14 @@ def metric_findings(
     incident: TimeWindow,
     baseline: TimeWindow | list[TimeWindow],
     alarm_time: datetime,
+    named_resources: set[str] | None = None,
 ) -> list[Finding]:
     """Findings for every series that shifted in a sustained way during `incident`.
+
+    `named_resources`: resource ids that a dimension value may name (an Availability Zone,
+    a target group...). When a series family moved under one such value only, while its
+    siblings under the other values did not, that resource gets a finding of its own
+    (see `_partition_findings`): a gray failure in one zone looks like this.
 
     Runs that end before `incident` starts, or that start after `alarm_time` plus a quarter of
     the incident window, are ignored: the first is history, the second an after-effect.
@@ -136,7 +143,7 @@ def metric_findings(
     runs = runs.join(inc.loc[runs["first_index"], KEY + ["median", "bad"]].set_index(runs.index))
     runs = runs.sort_values(["z", "length"], ascending=False).drop_duplicates(KEY)
 
-    findings: list[Finding] = []
+    findings: list[Finding] = _partition_findings(runs, inc, named_resources or set())
     for _, run in runs.iterrows():
         label = _series_label(run)
         z = float(run["z"])
@@ -169,6 +176,62 @@ def metric_findings(
             ),
         ))
     return _strongest_per_resource(findings)
+
+
+def _partition(resource: str, dimensions: str, named: set[str]) -> tuple[str | None, str]:
+    """(the named resource a dimension value points at, the other dimensions as text)."""
+    dims = json.loads(dimensions) if dimensions else {}
+    hits = [k for k, v in dims.items() if v in named and v != resource]
+    if len(hits) != 1:
+        return None, dimensions
+    key = hits[0]
+    rest = {k: v for k, v in dims.items() if k != key}
+    return dims[key], json.dumps(rest, sort_keys=True)
+
+
+def _partition_findings(runs: pd.DataFrame, inc: pd.DataFrame, named: set[str]) -> list[Finding]:
+    """Findings on a named partition (e.g. a zone) whose series alone moved within a family."""
+    if not named:
+        return []
+    series = inc[KEY].drop_duplicates()
+    parts = [_partition(r, d, named) for r, d in zip(series["resource"], series["dimensions"])]
+    series = series.assign(part=[p for p, _ in parts], rest=[r for _, r in parts])
+    series = series[series["part"].notna()]
+    if series.empty:
+        return []
+    moved = runs.reset_index(drop=True).merge(series, on=KEY)
+    moved["delta"] = (moved["value"] - moved["median"]).abs()
+    findings = []
+    family = ["resource", "namespace", "metric", "stat", "rest"]
+    present = series.groupby(family)["part"].nunique()
+    for key, group in moved.groupby(family):
+        if present.get(key, 0) < 2:
+            continue
+        group = group.sort_values("delta", ascending=False)
+        # Calls cross partitions, so a zonal fault leaks into its siblings: the partition is
+        # singled out when it moved clearly more (PARTITION_DOMINANCE x) than any sibling.
+        if len(group) > 1 and group["delta"].iloc[0] < PARTITION_DOMINANCE * group["delta"].iloc[1]:
+            continue
+        run = group.iloc[0]
+        row = run
+        part, z = str(row["part"]), float(run["z"])
+        signal = f"{row['namespace']}/{row['metric']} {row['stat']} of {row['resource']} only in {part}"
+        findings.append(Finding(
+            id=Finding.make_id("metric", part, signal),
+            domain="infrastructure", kind="metric", resource=part, signal=signal,
+            summary=(
+                f"{row['resource']} {row['metric']} {row['stat']} moved only in {part}: {run['median']:.4g} -> "
+                f"{run['value']:.4g} ({z:.1f} robust sd) from {run['start']:%H:%M} UTC; its other partitions stayed normal"
+            ),
+            onset=run["start"].to_pydatetime(), score=round(z_to_score(z), 4),
+            direction="up" if run["value"] >= run["median"] else "down",
+            evidence=Evidence(
+                baseline_value=float(run["median"]), incident_value=float(run["value"]),
+                details={"z": round(z, 2), "metric": str(row["metric"]), "stat": str(row["stat"]),
+                         "traffic": int(is_traffic(str(row["metric"]))), "via": str(row["resource"])},
+            ),
+        ))
+    return findings
 
 
 def _strongest_per_resource(findings: list[Finding]) -> list[Finding]:
