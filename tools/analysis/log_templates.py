@@ -32,6 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 WILDCARD = "<*>"
+# Long messages carry payloads (lists, dumps) whose length varies from line to line; the
+# words that say what happened come first, so only the first tokens decide the template.
+MAX_TOKENS = 24
 
 # A variable is a path, or a run of token characters holding a digit (1234, 0x1f, blk_-42,
 # node-17, 3.5ms, 10.0.0.1, a UUID, clients1.example.com) -- except a word of two or more
@@ -40,20 +43,28 @@ WILDCARD = "<*>"
 # pyarrow's vectorised replace, where the separator in front of a variable is captured
 # and written back. tests/test_log_templates.py checks that they agree.
 _T = r"[\w\-+#@$.]"
+# A written-out date and time: [Mon ]Jul 22 19:29:09[ 2005]; numeric dates fall to the digit rule.
+_DATE = (
+    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?\s+"
+    r"\d{1,2},?(?:\s+\d{4})?\s+\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:\s+[A-Z]{3,4})?(?:\s+\d{4})?"
+)
 _VARIABLE = re.compile(
     rf"(?<!{_T})"
     r"(?:(?:/[\w.\-]+){2,}/?"
+    rf"|{_DATE}"
     rf"|(?![A-Za-z]{{2,}}\d(?!{_T})){_T}*\d{_T}*)",
     re.ASCII,
 )
 _VARIABLE_RE2 = (
     rf"(^|[^\w\-+#@$.])(?:(?:/[\w.\-]+){{2,}}/?"
+    rf"|{_DATE}"
     rf"|{_T}*\d{_T}+"
     r"|\d"
     r"|[A-Za-z]\d"
     rf"|{_T}*[_\-+#@$.]{_T}*\d)"
 )
 _TOKEN_SPLIT = re.compile(r"\s+")
+_ONLY_WILDCARDS = re.compile(r"(?:<\*>|[^\w<>*\s])+")
 _HAS_DIGIT_OR_WILDCARD = re.compile(r"\d|<\*>")
 
 
@@ -69,11 +80,14 @@ def mask_series(messages: pd.Series) -> pd.Series:
 
 
 def _to_arrow(messages: pd.Series) -> pa.Array:
+    """Messages as one Arrow large_string array, nulls as empty strings."""
     try:
         values = pa.array(messages, type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         # Non-string objects (numbers, bytes) in the column: take their text.
         values = pa.array(messages.astype(str), type=pa.large_string(), from_pandas=True)
+    if isinstance(values, pa.ChunkedArray):  # pandas' Arrow-backed string dtype
+        values = values.combine_chunks()
     return pc.fill_null(values, "")
 
 
@@ -116,7 +130,7 @@ class TemplateMiner:
     loghub-2k (see docs/log-analysis.md) and serve every log source.
     """
 
-    def __init__(self, *, similarity: float = 0.8, depth: int = 4, max_children: int = 100) -> None:
+    def __init__(self, *, similarity: float = 0.7, depth: int = 4, max_children: int = 100) -> None:
         if not 0.0 < similarity <= 1.0:
             raise ValueError(f"similarity must be in (0, 1], got {similarity}")
         self.similarity = similarity
@@ -150,7 +164,7 @@ class TemplateMiner:
         if known is not None:
             self._sizes[known] += count
             return known
-        cluster_id = self._add_tokens(tokenize(masked), count)
+        cluster_id = self._add_tokens(tokenize(masked)[:MAX_TOKENS], count)
         self._memo[masked] = cluster_id
         return cluster_id
 
@@ -158,6 +172,8 @@ class TemplateMiner:
         vocabulary = self._vocabulary
         codes = []
         for token in tokens:
+            if _ONLY_WILDCARDS.fullmatch(token):  # "<*>:<*>", "(<*>)": as variable as "<*>"
+                token = WILDCARD
             code = vocabulary.get(token)
             if code is None:
                 code = vocabulary[token] = len(self._words)
@@ -167,10 +183,16 @@ class TemplateMiner:
         leaf = self._leaf(tokens)
         if leaf.n:
             rows = leaf.rows[: leaf.n]
-            # Wildcards in a template match anything; an empty line matches its only leaf.
-            hits = ((rows == row) | (rows == 0)).sum(axis=1)
-            slot = int(hits.argmax())
-            if not tokens or hits[slot] / len(tokens) >= self.similarity:
+            # Drain's similarity: the share of equal constant tokens. A wildcard in the
+            # template does not count as a match (so a template that has become mostly
+            # wildcards cannot swallow every line of its length), and a position where both
+            # are wildcards says nothing, so it counts neither way.
+            template_wild = rows == 0
+            informative = ~(template_wild & (row == 0))
+            hits = ((rows == row) & ~template_wild).sum(axis=1)
+            sims = hits / np.maximum(informative.sum(axis=1), 1)
+            slot = int(sims.argmax())
+            if sims[slot] >= self.similarity:
                 current = rows[slot]
                 current[current != row] = 0
                 cluster_id = leaf.ids[slot]
