@@ -408,7 +408,10 @@ def import_nezha(src: Path, out: Path, *, minutes_before: int = DEFAULT_MINUTES_
     days: dict[str, _Day] = {}
 
     def build(case: Case) -> None:
-        day = days.setdefault(case.payload["day"], _Day(src, case.payload["day"], summary.notes))
+        if case.payload["day"] not in days:
+            days.clear()  # cases come day by day; a finished day's telemetry is not needed again
+            days[case.payload["day"]] = _Day(src, case.payload["day"], summary.notes)
+        day = days[case.payload["day"]]
         fault = Fault(case.payload["raw"], case.payload["where"])
         day.load()
         _build_fault(day, fault, out, case.label, minutes_before)
