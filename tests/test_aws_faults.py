@@ -137,7 +137,32 @@ def test_log_reads_are_bounded_per_slice_and_say_so(stub):
     state.script["FilterLogEvents"].extend([(200, many)] * 3)
     source = _source(endpoint, [])
     source.settings.log_slices = 3
+    state.script["StartQuery"].append((200, {"queryId": "q-1"}))
+    state.script["GetQueryResults"].extend([
+        (200, {"status": "Running", "results": []}),
+        (200, {"status": "Complete", "results": [[{"field": "events", "value": "180"}]], "statistics": {"bytesScanned": 4.0e6}}),
+    ])
     result = source.logs(WINDOW, limit=150)  # 150 over 1 group x 3 slices -> 50 per slice, the floor
     assert result.truncated
-    assert "50 events per log group per 10-minute slice" in result.note
+    assert len(result.data) == 150
+    assert "50 events per log group per 10-minute slice (150 of 180 events, counted by Logs Insights)" in result.note
     assert state.seen.count("FilterLogEvents") == 3  # one page per slice: the budget is spent, the rest is left
+    # Insights bytes are charged: 4 MB at $0.005 per GB.
+    assert source.usage().insights_bytes_scanned == 4.0e6
+    assert source.usage().estimated_usd == pytest.approx(4.0e6 / 1e9 * 0.005)
+
+
+def test_insights_that_ignores_the_aggregation_is_not_trusted(stub):
+    state, endpoint = stub
+    state.script["DescribeLogGroups"].append(GROUPS)
+    many = {"events": EVENTS[1]["events"] * 60, "nextToken": "more"}
+    state.script["FilterLogEvents"].extend([(200, many)] * 6)
+    state.script["StartQuery"].append((200, {"queryId": "q-1"}))
+    # What moto answers: raw rows, the stats clause silently ignored.
+    state.script["GetQueryResults"].append((200, {"status": "Complete", "results": [[{"field": "@message", "value": "x"}]]}))
+    source = _source(endpoint, [])
+    source.settings.log_slices = 3
+    first = source.logs(WINDOW, limit=150)
+    assert "counted by Logs Insights" not in first.note and "3 slice(s) had more" in first.note
+    source.logs(TimeWindow(start=WINDOW.start, end=WINDOW.end + timedelta(minutes=1)), limit=150)
+    assert state.seen.count("StartQuery") == 1  # not asked again once found wanting

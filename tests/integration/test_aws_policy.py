@@ -18,6 +18,7 @@ import pytest
 from crafted_bundles import queue_outage
 
 from tools.aws.live import investigate_alarm
+from tools.aws.source import AwsSettings
 from tools.emulator.scenario import load_scenario
 from tools.emulator.seed import seed
 from tools.emulator.server import serve_in_thread
@@ -61,7 +62,9 @@ def test_policy_lists_exactly_the_read_only_actions_the_tools_call(tmp_path, mon
     with serve_in_thread(scenario) as endpoint:
         seed(scenario, endpoint)
         _create_resources(endpoint, region)
-        run = investigate_alarm(scenario.alarm_name, region=region, endpoint_url=endpoint)
+        # One event per log slice forces the cut log read, and with it the Logs Insights count.
+        run = investigate_alarm(scenario.alarm_name, region=region, endpoint_url=endpoint,
+                                settings=AwsSettings(max_events_per_slice=1))
         health = run.target.source.health(run.target.window).data
 
     topology = run.target.source.topology().data

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from agent.domain import Investigation
 from tools.aws.alarm import LiveTarget, open_alarm
+from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
 
 Clock = Callable[[], datetime]
@@ -36,13 +37,14 @@ def investigate_alarm(
     endpoint_url: str | None = None,
     clock: Clock | None = None,
     record_to: Path | None = None,
+    settings: AwsSettings | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> LiveRun:
     """Resolve `alarm`, run the investigation over the live source, and record it when asked."""
     from agent.runner import investigate
 
     clock = clock or _now
-    target = open_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url, clock=clock)
+    target = open_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url, clock=clock, settings=settings)
     source = target.source
     recorder = None
     if record_to is not None:

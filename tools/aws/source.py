@@ -25,6 +25,7 @@ from tools.aws.clients import AwsTarget, ClientFactory, connection_errors
 from tools.aws.dimensions import STAT_DIMENSION, identity, resource_for_dimensions, resource_for_log
 from tools.aws.errors import failure_result
 from tools.aws.events import change_event, health_event
+from tools.aws.insights import run_stats_query
 from tools.aws.statistics import default_stat
 from tools.aws.periods import align, batches, choose_period
 from tools.aws.usage import Usage
@@ -43,6 +44,8 @@ class AwsSettings(BaseModel):
     max_metrics: int = 2000
     max_log_groups: int = 40
     log_slices: int = 12  # the window is read in slices so a cut keeps the whole window
+    max_events_per_slice: int | None = None  # a hard cap per group and slice, below the caller's limit
+    use_insights: bool = True  # count what a cut log read left out with Logs Insights, where it runs
     max_traces: int = 1000
     max_change_pages: int = 40
     max_health_events: int = 50
@@ -82,6 +85,7 @@ class AwsSource(TelemetrySource):
         self._extra_known = list(known)
         self._span_cache: dict[tuple[datetime, datetime], ToolResult[pd.DataFrame]] = {}
         self._log_cache: dict[tuple[Any, ...], ToolResult[pd.DataFrame]] = {}
+        self._insights_works: bool | None = None
         where = target.endpoint_url or "AWS"
         self.name = f"aws {self.factory.region or 'default-region'} via {where}"
 
@@ -318,6 +322,8 @@ class AwsSource(TelemetrySource):
             return ToolResult.success("logs", empty_frame(LOG_COLUMNS), query, empty=True, note="; ".join(notes) or None)
         slices = max(1, self.settings.log_slices)
         budget = max(50, limit // (len(groups) * slices))
+        if self.settings.max_events_per_slice is not None:
+            budget = min(budget, self.settings.max_events_per_slice)
         step = (window.end - window.start) / slices
         rows: list[dict[str, Any]] = []
         cut_slices = 0
@@ -327,7 +333,9 @@ class AwsSource(TelemetrySource):
                 taken = 0
                 params: dict[str, Any] = {"logGroupName": group, "startTime": _ms(lo), "endTime": _ms(hi) - (0 if k == slices - 1 else 1)}
                 for page in self.factory.pages("logs", "filter_log_events", max_pages=1000, **params, limit=min(10_000, budget)):
-                    for event in page.get("events") or []:
+                    page_events = page.get("events") or []
+                    room = budget - taken
+                    for event in page_events[:room]:
                         stream = event.get("logStreamName", "")
                         resource = resource_for_log(group, stream, known)
                         taken += 1
@@ -341,19 +349,39 @@ class AwsSource(TelemetrySource):
                             "trace_id": trace.group(0) if trace else None,
                         })
                     if taken >= budget:
-                        if page.get("nextToken"):
+                        if page.get("nextToken") or len(page_events) > room:
                             cut_slices += 1
                         break
         truncated = cut_slices > 0 or bool(notes)
         if cut_slices:
+            total = self._insights_total(groups, window)
+            of_total = f" ({len(rows)} of {total} events, counted by Logs Insights)" if total is not None else ""
             notes.append(
-                f"read at most {budget} events per log group per {step.total_seconds() / 60:.0f}-minute slice; "
+                f"read at most {budget} events per log group per {step.total_seconds() / 60:.0f}-minute slice{of_total}; "
                 f"{cut_slices} slice(s) had more; narrow the window or resources for all"
             )
         frame = pd.DataFrame(rows, columns=LOG_COLUMNS) if rows else empty_frame(LOG_COLUMNS)
         if rows:
             frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
         return ToolResult.success("logs", frame, {**query, "groups": len(groups)}, truncated=truncated, note="; ".join(notes) or None, empty=not rows)
+
+    def _insights_total(self, groups: Sequence[str], window: TimeWindow) -> int | None:
+        """How many events the groups hold in the window, where Logs Insights really runs."""
+        if not self.settings.use_insights or self._insights_works is False:
+            return None
+        try:
+            rows = run_stats_query(
+                self.factory, groups, window.start, window.end, "stats count(*) as events", "events", sleep=self.factory._sleep
+            )
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, KeyError, ValueError):
+            rows = None  # not there, not allowed, or not answering in Insights' shape: keep the sample's own count
+        self._insights_works = rows is not None
+        if not rows:
+            return None
+        try:
+            return sum(int(float(row["events"])) for row in rows)
+        except ValueError:
+            return None
 
     # -- traces -----------------------------------------------------------------------------
 
