@@ -18,10 +18,9 @@ import pandas as pd
 from agent.domain import ChangeEvent, GroundTruth, HealthEvent, TimeWindow
 from agent.errors import UserError
 from evals.gameday import alarm, distractors, logs, metrics, spans
-from evals.gameday import scenarios as _scenarios  # noqa: F401  (registers the scenarios)
 from evals.gameday.app import reference_app
 from evals.gameday.scenario import REGISTRY, Distractor, Injection, ScenarioSpec
-from evals.gameday.scenarios import autoscaling_changes
+from evals.gameday.scenarios import autoscaling_changes  # importing it registers the scenarios
 from evals.gameday.sim import Simulation
 from tools.bundle.format import IncidentManifest
 from tools.bundle.writer import write_bundle

@@ -52,10 +52,11 @@ class MetricBook:
         ]
 
     def get(self, resource: str, metric: str, stat: str | None = None, **dims: str) -> np.ndarray:
-        keys = [k for k in self.find(resource, metric, stat, **dims) if len(k.dimensions) == min(len(x.dimensions) for x in self.find(resource, metric, stat, **dims))]
+        """The matching series with the fewest dimensions (the aggregate), editable in place."""
+        keys = self.find(resource, metric, stat, **dims)
         if not keys:
             raise KeyError(f"no series {resource} {metric} {stat} {dims}")
-        return self.series[keys[0]]
+        return self.series[min(keys, key=lambda k: len(k.dimensions))]
 
     def frame(self, end_minute: int) -> pd.DataFrame:
         parts = []

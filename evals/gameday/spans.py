@@ -1,16 +1,15 @@
 """X-Ray-shaped spans: sampled traces through the call graph.
 
 A call between two ECS services gives two spans, the caller's client subsegment and the
-callee's segment, so the time spent on the network is the client span minus the callee span.
-A call to an AWS service or the external API gives one span named after the callee (X-Ray's
-inferred node). A call that never reaches its callee (a blocked port) has no callee span.
+callee's segment, so the time spent on the network is the client span minus the callee span;
+a call that never reaches the callee service has only the client span. A call to an AWS
+service or the external API gives one span named after the callee (X-Ray's inferred node).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import numpy as np
 import pandas as pd
 
 from evals.gameday.app import ENTRY_SERVICE, FUNCTION, SERVICES
@@ -31,6 +30,10 @@ class TraceBuilder:
 
     def _id(self, n: int = 16) -> str:
         return "".join(self.rng.choice(list("0123456789abcdef"), n))
+
+    def trace_id(self, minute: int) -> str:
+        """X-Ray's format: version, epoch seconds in hex, 96 random bits."""
+        return f"1-{int(self.sim.times[minute].timestamp()):08x}-{self._id(24)}"
 
     def span(self, trace: str, parent: str | None, service: str, operation: str, start: float, duration: float,
              status: str) -> str:
@@ -105,16 +108,12 @@ def render(sim: Simulation, end_minute: int) -> pd.DataFrame:
     builder = TraceBuilder(sim)
     rng = sim.rng
     for t in range(end_minute):
-        plans = [None] * TRACES_PER_MINUTE + ["checkout"]
-        for force in plans:
-            trace = f"1-{int((sim.times[t]).timestamp()):08x}-{builder._id(24)}"
+        for force in [None] * TRACES_PER_MINUTE + ["checkout"]:
+            trace = builder.trace_id(t)
             start = t * 60_000.0 + float(rng.uniform(0, 55_000))
-            entry_force = force
-            if force == "checkout":
-                entry_force = "checkout"
-            builder.serve(trace, None, ENTRY_SERVICE, t, int(rng.integers(0, NZ)), start, force=entry_force)
+            builder.serve(trace, None, ENTRY_SERVICE, t, int(rng.integers(0, NZ)), start, force=force)
         if sim.function["invocations"][t] > 0:
-            trace = f"1-{int((sim.times[t]).timestamp()):08x}-{builder._id(24)}"
+            trace = builder.trace_id(t)
             start = t * 60_000.0 + float(rng.uniform(0, 55_000))
             duration = float(sim.function["duration"][t]) * rng.lognormal(0, 0.15)
             status = "500" if rng.random() < sim.errors[FUNCTION][:, t].mean() else "200"
