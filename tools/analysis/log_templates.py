@@ -35,6 +35,7 @@ WILDCARD = "<*>"
 # Long messages carry payloads (lists, dumps) whose length varies from line to line; the
 # words that say what happened come first, so only the first tokens decide the template.
 MAX_TOKENS = 24
+VARIABLE_AFTER = 32  # distinct words at one position of a leaf that make it a variable
 
 # A variable is a path, or a run of token characters holding a digit (1234, 0x1f, blk_-42,
 # node-17, 3.5ms, 10.0.0.1, a UUID, clients1.example.com) -- except a word of two or more
@@ -97,14 +98,23 @@ def _mask_array(values: pa.Array) -> pa.Array:
 
 
 class _Leaf:
-    """The clusters of one tree leaf as an int matrix, so a line is compared with all at once."""
+    """The clusters of one tree leaf as an int matrix, so a line is compared with all at once.
 
-    __slots__ = ("rows", "ids", "n")
+    A leaf also counts the distinct words met at each position: where more than
+    `variable_after` different words have appeared among lines of the same length and the
+    same first words, the position holds a variable (a host, a user name) and no longer
+    counts for or against similarity.
+    """
 
-    def __init__(self, width: int) -> None:
+    __slots__ = ("rows", "ids", "n", "seen", "variable", "variable_after")
+
+    def __init__(self, width: int, variable_after: int) -> None:
         self.rows = np.empty((4, width), dtype=np.int32)
         self.ids: list[int] = []
         self.n = 0
+        self.seen: list[set[int] | None] = [set() for _ in range(width)]
+        self.variable = np.zeros(width, dtype=bool)
+        self.variable_after = variable_after
 
     def append(self, row: np.ndarray, cluster_id: int) -> None:
         if self.n == len(self.rows):
@@ -112,6 +122,16 @@ class _Leaf:
         self.rows[self.n] = row
         self.ids.append(cluster_id)
         self.n += 1
+
+    def observe(self, codes: list[int]) -> None:
+        for position, code in enumerate(codes):
+            words = self.seen[position]
+            if words is None or code == 0:
+                continue
+            words.add(code)
+            if len(words) > self.variable_after:
+                self.variable[position] = True
+                self.seen[position] = None
 
 
 class _Node:
@@ -130,12 +150,15 @@ class TemplateMiner:
     loghub-2k (see docs/log-analysis.md) and serve every log source.
     """
 
-    def __init__(self, *, similarity: float = 0.7, depth: int = 4, max_children: int = 100) -> None:
+    def __init__(
+        self, *, similarity: float = 0.7, depth: int = 4, max_children: int = 100, variable_after: int = VARIABLE_AFTER
+    ) -> None:
         if not 0.0 < similarity <= 1.0:
             raise ValueError(f"similarity must be in (0, 1], got {similarity}")
         self.similarity = similarity
         self.prefix_depth = max(depth - 2, 1)
         self.max_children = max_children
+        self.variable_after = variable_after
         self._root = _Node()
         self._vocabulary: dict[str, int] = {WILDCARD: 0}
         self._words: list[str] = [WILDCARD]
@@ -181,6 +204,7 @@ class TemplateMiner:
             codes.append(code)
         row = np.array(codes, dtype=np.int32)
         leaf = self._leaf(tokens)
+        leaf.observe(codes)
         if leaf.n:
             rows = leaf.rows[: leaf.n]
             # Drain's similarity: the share of equal constant tokens. A wildcard in the
@@ -188,8 +212,8 @@ class TemplateMiner:
             # wildcards cannot swallow every line of its length), and a position where both
             # are wildcards says nothing, so it counts neither way.
             template_wild = rows == 0
-            informative = ~(template_wild & (row == 0))
-            hits = ((rows == row) & ~template_wild).sum(axis=1)
+            informative = ~((template_wild & (row == 0)) | leaf.variable)
+            hits = ((rows == row) & ~template_wild & informative).sum(axis=1)
             sims = hits / np.maximum(informative.sum(axis=1), 1)
             slot = int(sims.argmax())
             if sims[slot] >= self.similarity:
@@ -217,7 +241,7 @@ class TemplateMiner:
                 child = node.children.setdefault(key, _Node())
             node = child
         if node.leaf is None:
-            node.leaf = _Leaf(len(tokens))
+            node.leaf = _Leaf(len(tokens), self.variable_after)
         return node.leaf
 
 
