@@ -90,9 +90,10 @@ def build(name: str, seed: int) -> GeneratedIncident:
         topology=app.topology,
         ground_truth=GroundTruth(resource=inj.root, cause=spec.cause, fault=spec.fault),
     )
+    traces = spans.render(sim, end)
     return GeneratedIncident(
-        spec=spec, seed=seed, manifest=manifest, metrics=book.frame(end), logs=logs.render(sim, end),
-        spans=spans.render(sim, end), changes=sorted((c for c in inj.changes if c.time <= end_time), key=lambda c: c.time),
+        spec=spec, seed=seed, manifest=manifest, metrics=book.frame(end), logs=logs.render(sim, end, traces),
+        spans=traces, changes=sorted((c for c in inj.changes if c.time <= end_time), key=lambda c: c.time),
         health=inj.health, onset=sim.times[inj.onset], distractors=inj.distractors, summary=inj.summary,
     )
 

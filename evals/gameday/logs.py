@@ -76,20 +76,30 @@ def _uuid(rng: np.random.Generator) -> str:
 
 
 class LogWriter:
-    def __init__(self, sim: Simulation):
+    def __init__(self, sim: Simulation, traced: dict[tuple[str, int, bool], list[str]] | None = None):
         self.sim = sim
+        # Sampled traces by (service, minute, failed): a logged request that was sampled carries
+        # the id of its trace; the others carry the id X-Ray would have given them.
+        self.traced = {key: list(ids) for key, ids in (traced or {}).items()}
         self.rng = sim.rng
         self.rows: list[dict] = []
         self.tasks = {s: [[_hex(self.rng, 32) for _ in range(2)] for _ in range(NZ)] for s in SERVICES}
         self.new_tasks = {s: [[_hex(self.rng, 32) for _ in range(2)] for _ in range(NZ)] for s in SERVICES}
         self.lambda_stream = f"{sim.start:%Y/%m/%d}/[$LATEST]{_hex(self.rng, 32)}"
 
+    def _trace(self, service: str, minute: int, failed: bool | None) -> str | None:
+        if failed is None:
+            return None
+        ids = self.traced.get((service, minute, failed))
+        return ids.pop() if ids else None
+
     def stream(self, service: str, az: int, minute: int) -> str:
         deployed = [d for d in self.sim.deploys.get(service, []) if d <= minute]
         pool = self.new_tasks[service] if deployed else self.tasks[service]
         return f"ecs/{service}/{pool[az][int(self.rng.integers(0, 2))]}"
 
-    def emit(self, service: str, minute: int, level: str, template: str, **values: object) -> None:
+    def emit(self, service: str, minute: int, level: str, template: str, *, failed: bool | None = None,
+             **values: object) -> None:
         sim = self.sim
         at = sim.times[minute] + timedelta(seconds=float(self.rng.uniform(0, 59.9)))
         az = int(self.rng.integers(0, NZ))
@@ -105,7 +115,7 @@ class LogWriter:
         else:
             text = _format(SERVICES[service].language, service, at, level, request_id, message, exception, self.rng)
             group, stream = f"/ecs/{CLUSTER}/{service}", self.stream(service, az, minute)
-        trace = f"1-{int(at.timestamp()):08x}-{_hex(self.rng, 24)}"
+        trace = self._trace(service, minute, failed) or f"1-{int(at.timestamp()):08x}-{_hex(self.rng, 24)}"
         self.rows.append({"timestamp": at, "resource": service, "log_group": group, "log_stream": stream,
                           "message": text, "trace_id": trace})
 
@@ -173,8 +183,19 @@ def _reasons(sim: Simulation, node: str, t: int) -> list[tuple[float, list[str],
     return out
 
 
-def render(sim: Simulation, end_minute: int) -> pd.DataFrame:
-    writer = LogWriter(sim)
+def traced_requests(spans: pd.DataFrame, minute_zero: datetime) -> dict[tuple[str, int, bool], list[str]]:
+    """Trace ids of the sampled requests each service handled, by minute and outcome."""
+    out: dict[tuple[str, int, bool], list[str]] = {}
+    handler = {name: svc.endpoint for name, svc in SERVICES.items()} | {FUNCTION: "Invoke"}
+    served = spans[spans.operation == spans.service.map(handler)]
+    minutes = ((served.start - pd.Timestamp(minute_zero)).dt.total_seconds() // 60).astype(int)
+    for service, minute, fault, trace in zip(served.service, minutes, served.fault, served.trace_id):
+        out.setdefault((service, int(minute), bool(fault)), []).append(trace)
+    return out
+
+
+def render(sim: Simulation, end_minute: int, spans: pd.DataFrame | None = None) -> pd.DataFrame:
+    writer = LogWriter(sim, traced_requests(spans, sim.start) if spans is not None and len(spans) else None)
     rng = sim.rng
     nodes = [*SERVICES, FUNCTION]
     for t in range(end_minute):
@@ -190,8 +211,8 @@ def render(sim: Simulation, end_minute: int) -> pd.DataFrame:
             for _ in range(count if reasons else 0):
                 weights = np.array([r[0] for r in reasons])
                 _, templates, callee = reasons[int(rng.choice(len(reasons), p=weights / weights.sum()))]
-                writer.emit(node, t, "ERROR", templates[int(rng.integers(0, len(templates)))], callee=callee or "upstream",
-                            status="503", ms=_slowest_ms(sim, node, t))
+                writer.emit(node, t, "ERROR", templates[int(rng.integers(0, len(templates)))], failed=True,
+                            callee=callee or "upstream", status="503", ms=_slowest_ms(sim, node, t))
             _slow_lines(writer, node, t)
     for minute, node, level, template in sim.extra_logs:
         if minute < end_minute:
@@ -241,4 +262,4 @@ def _access(writer: LogWriter, node: str, t: int) -> None:
     status = 500 if failed else 200
     level = "ERROR" if failed else "INFO"
     method, path = svc.endpoint.split(" ")
-    writer.emit(node, t, level, f"{method} {path} {status} {ms}ms")
+    writer.emit(node, t, level, f"{method} {path} {status} {ms}ms", failed=failed)
