@@ -86,3 +86,15 @@ def test_usage_prices_metrics_and_insights_bytes():
     usage = meter.snapshot()
     assert usage.calls == {"cloudwatch:GetMetricData": 2}
     assert usage.estimated_usd == 0.025 + 0.01
+
+
+def test_windows_around_the_alarm_are_capped_at_now():
+    from tools.aws.alarm import windows_for
+
+    change = datetime(2024, 5, 14, 14, 5, tzinfo=timezone.utc)
+    window, baseline = windows_for(change, now=change + timedelta(hours=2))
+    assert (window.start, window.end) == (change - timedelta(minutes=15), change + timedelta(minutes=15))
+    assert (baseline.start, baseline.end) == (change - timedelta(minutes=195), change - timedelta(minutes=15))
+    # Paged 4 minutes after the alarm: the window stops at now, it does not reach into the future.
+    window, _ = windows_for(change, now=change + timedelta(minutes=4))
+    assert window.end == change + timedelta(minutes=4)

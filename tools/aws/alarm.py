@@ -2,9 +2,13 @@
 
 - The state change is the alarm's last transition to ALARM: from DescribeAlarmHistory where
   the backend has it, else `StateTransitionedTimestamp`, else `StateUpdatedTimestamp`.
-- The incident window runs from `before` (default 60 min) ahead of the state change to
+- The incident window runs from `before` (default 15 min) ahead of the state change to
   `after` (default 15 min) past it, capped at "now" from the injected clock; the baseline
-  is the `baseline` (default 3 h) right before the window.
+  is the `baseline` (default 3 h) right before the window. Alarms fire a few evaluation
+  periods after a fault begins, so 15 minutes back holds the onset (the same lookback the
+  investigation uses to split a recorded window); everything before it is normal operation
+  and belongs to the baseline, where it sharpens the comparison instead of diluting the
+  incident.
 - The alarm's resource comes from its dimensions, by the rule in `tools.aws.dimensions`.
 """
 
@@ -28,7 +32,7 @@ Clock = Callable[[], datetime]
 
 
 class WindowPolicy(BaseModel):
-    before: timedelta = timedelta(minutes=60)
+    before: timedelta = timedelta(minutes=15)
     after: timedelta = timedelta(minutes=15)
     baseline: timedelta = timedelta(hours=3)
 
