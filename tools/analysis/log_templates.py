@@ -65,6 +65,11 @@ _VARIABLE_RE2 = (
     rf"|{_T}*[_\-+#@$.]{_T}*\d)"
 )
 _TOKEN_SPLIT = re.compile(r"\s+")
+_TROUBLE = re.compile(
+    r"error|fail|exception|fatal|panic|refused|denied|reject|timeout|timed out|unreachable|abort|invalid|"
+    r"unable|cannot|can't|could not",
+    re.IGNORECASE,
+)
 _ONLY_WILDCARDS = re.compile(r"(?:<\*>|[^\w<>*\s])+")
 _HAS_DIGIT_OR_WILDCARD = re.compile(r"\d|<\*>")
 
@@ -123,10 +128,10 @@ class _Leaf:
         self.ids.append(cluster_id)
         self.n += 1
 
-    def observe(self, codes: list[int]) -> None:
+    def observe(self, codes: list[int], wild: np.ndarray) -> None:
         for position, code in enumerate(codes):
             words = self.seen[position]
-            if words is None or code == 0:
+            if words is None or wild[code]:
                 continue
             words.add(code)
             if len(words) > self.variable_after:
@@ -162,6 +167,7 @@ class TemplateMiner:
         self._root = _Node()
         self._vocabulary: dict[str, int] = {WILDCARD: 0}
         self._words: list[str] = [WILDCARD]
+        self._wild = np.ones(1, dtype=bool)
         self._rows: list[np.ndarray] = []
         self._leaf_of: list[tuple[_Leaf, int]] = []
         self._sizes: list[int] = []
@@ -187,32 +193,34 @@ class TemplateMiner:
         if known is not None:
             self._sizes[known] += count
             return known
-        cluster_id = self._add_tokens(tokenize(masked)[:MAX_TOKENS], count)
+        cluster_id = self._add_tokens(tokenize(masked)[:MAX_TOKENS], bool(_TROUBLE.search(masked)), count)
         self._memo[masked] = cluster_id
         return cluster_id
 
-    def _add_tokens(self, tokens: list[str], count: int) -> int:
+    def _add_tokens(self, tokens: list[str], troubled: bool, count: int) -> int:
         vocabulary = self._vocabulary
         codes = []
         for token in tokens:
-            if _ONLY_WILDCARDS.fullmatch(token):  # "<*>:<*>", "(<*>)": as variable as "<*>"
-                token = WILDCARD
             code = vocabulary.get(token)
             if code is None:
                 code = vocabulary[token] = len(self._words)
                 self._words.append(token)
+                if code >= len(self._wild):
+                    self._wild = np.concatenate([self._wild, np.zeros(len(self._wild), dtype=bool)])
+                # "<*>:<*>", "(<*>)," are as variable as "<*>"; they keep their spelling.
+                self._wild[code] = bool(_ONLY_WILDCARDS.fullmatch(token))
             codes.append(code)
         row = np.array(codes, dtype=np.int32)
-        leaf = self._leaf(tokens)
-        leaf.observe(codes)
+        leaf = self._leaf(tokens, troubled)
+        leaf.observe(codes, self._wild)
         if leaf.n:
             rows = leaf.rows[: leaf.n]
             # Drain's similarity: the share of equal constant tokens. A wildcard in the
             # template does not count as a match (so a template that has become mostly
             # wildcards cannot swallow every line of its length), and a position where both
             # are wildcards says nothing, so it counts neither way.
-            template_wild = rows == 0
-            informative = ~((template_wild & (row == 0)) | leaf.variable)
+            template_wild = self._wild[rows]
+            informative = ~((template_wild & self._wild[row]) | leaf.variable)
             hits = ((rows == row) & ~template_wild & informative).sum(axis=1)
             sims = hits / np.maximum(informative.sum(axis=1), 1)
             slot = int(sims.argmax())
@@ -229,8 +237,10 @@ class TemplateMiner:
         self._sizes.append(count)
         return cluster_id
 
-    def _leaf(self, tokens: Sequence[str]) -> _Leaf:
-        node = self._root.children.setdefault(str(len(tokens)), _Node())
+    def _leaf(self, tokens: Sequence[str], troubled: bool) -> _Leaf:
+        # Lines that speak of trouble never share a template with lines that do not, or
+        # "payment failed for order <*>" would hide inside "payment <*> for order <*>".
+        node = self._root.children.setdefault(f"{'!' if troubled else ''}{len(tokens)}", _Node())
         for token in tokens[: self.prefix_depth]:
             # Tokens with digits or wildcards are likely variables: never a branch of their own.
             key = WILDCARD if _HAS_DIGIT_OR_WILDCARD.search(token) else token
