@@ -349,3 +349,12 @@ def test_spans_pair_caller_and_callee_so_network_time_is_visible():
     parent = by_id.loc[child.parent_id]
     assert (child.start.values >= parent.start.values).all()
     assert np.mean(child.end.values <= parent.end.values + np.timedelta64(1, "ms")) > 0.99
+
+
+def test_error_logs_of_sampled_requests_carry_their_trace_id():
+    inc = incident("bad-deploy")
+    root = inc.manifest.ground_truth.resource
+    errors = inc.logs[(inc.logs.resource == root) & inc.logs.message.str.contains("ERROR|\"level\":50|\"level\":\"error\"")]
+    faulted = inc.spans[(inc.spans.service == root) & inc.spans.fault]
+    assert errors.trace_id.isin(faulted.trace_id).any()
+    assert errors.trace_id.str.match(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$").all()

@@ -49,6 +49,8 @@ def evaluate(book: MetricBook, spec: AlarmSpec, onset: int) -> tuple[float, int]
     series = book.series[keys[0]]
     greater = spec.comparison.startswith("Greater")
     threshold = _threshold(series[:onset], greater)
+    if greater:
+        threshold = max(threshold, spec.floor)
     breach = series > threshold if greater else series < threshold
     n = spec.datapoints
     for t in range(onset + n - 1, min(len(series), onset + LATEST_MINUTES_AFTER_ONSET)):

@@ -45,6 +45,7 @@ class AlarmSpec:
     comparison: ComparisonOperator = "GreaterThanThreshold"
     dimensions: tuple[tuple[str, str], ...] = ()
     datapoints: int = 3  # consecutive breaching one-minute datapoints before ALARM
+    floor: float = 0.0  # no engineer alarms below this (e.g. a queue age of a few seconds)
 
 
 class Distractor(BaseModel):
