@@ -324,9 +324,21 @@ def test_cli_rejects_an_unknown_scenario_with_the_valid_names(tmp_path, capsys):
 def test_cli_generates_one_seed_when_a_seed_is_given(tmp_path, capsys):
     assert main(["gameday", "generate", "--out", str(tmp_path), "--scenario", "gray-failure-az", "--seed", "7"]) == 0
     bundles = sorted(p.name for p in tmp_path.iterdir())
-    assert bundles == ["gameday-gray-failure-az-s7"]
+    assert len(bundles) == 1
     assert validate_bundle(tmp_path / bundles[0]) == []
-    assert "wrote 1 bundles" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "wrote 1 bundles" in captured.out
+    assert f"{bundles[0]}  gray-failure-az seed 7" in captured.err, "progress maps the opaque name to the scenario"
+
+
+@pytest.mark.parametrize("name", ["wrong-environment-config", "security-group-blocks-db"])
+def test_nothing_the_investigation_reads_names_the_scenario(name):
+    inc = incident(name)
+    visible = inc.manifest.model_dump(mode="json", exclude={"ground_truth"})
+    text = json.dumps(visible).lower() + " ".join(c.model_dump_json() for c in inc.changes).lower()
+    for word in (name, inc.spec.fault, "scenario", "root cause"):
+        assert word not in text
+    assert name not in " ".join(inc.logs.log_stream) and name not in " ".join(inc.logs.log_group)
 
 
 def test_cli_list_shows_every_scenario_with_its_cause(capsys):

@@ -6,6 +6,7 @@ generator seeded with both.
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -51,6 +52,11 @@ class GeneratedIncident:
         return self.manifest.id
 
 
+def bundle_id(name: str, seed: int) -> str:
+    """An opaque, stable id: the directory name must not give the scenario away."""
+    return f"gameday-{hashlib.sha1(f'{name}:{seed}'.encode()).hexdigest()[:10]}"
+
+
 def scenario_names() -> list[str]:
     return list(REGISTRY)
 
@@ -80,10 +86,13 @@ def build(name: str, seed: int) -> GeneratedIncident:
     end = min(MINUTES, alarm_minute + AFTER_ALARM)
     end_time = sim.times[end - 1]
     window = TimeWindow(start=sim.times[alarm_minute - WINDOW_BEFORE_ALARM], end=end_time)
+    # Nothing the investigation reads names the scenario: players of a game day, and the
+    # analysis, must find the cause from the evidence. ground_truth and NOTES.md hold the answer.
     manifest = IncidentManifest(
-        id=f"gameday-{name}-s{seed}",
-        title=f"{trigger.alarm_name} in ALARM ({spec.fault}, seed {seed})",
-        description=f"Game-day scenario {name!r} on the reference shop application: {spec.description}",
+        id=bundle_id(name, seed),
+        title=f"{trigger.alarm_name} in ALARM",
+        description="Game-day incident on the reference shop application (evals/gameday). "
+                    "The answer is in ground_truth and in NOTES.md, for the facilitator.",
         trigger=trigger,
         window=window,
         baseline=TimeWindow(start=sim.times[0], end=window.start),
@@ -101,7 +110,7 @@ def build(name: str, seed: int) -> GeneratedIncident:
 def notes(incident: GeneratedIncident) -> str:
     """NOTES.md: what was injected, for the game-day facilitator (the investigation never reads it)."""
     lines = [
-        f"# {incident.manifest.id}", "",
+        f"# {incident.manifest.id}: {incident.spec.name}, seed {incident.seed}", "",
         f"- scenario: {incident.spec.name} ({incident.spec.cause})",
         f"- root cause: `{incident.manifest.ground_truth.resource}` — {incident.summary}",
         f"- onset: {incident.onset.isoformat()}",
@@ -132,5 +141,5 @@ def suite(out: Path, names: Sequence[str] | None = None, seeds: Sequence[int] | 
             path = write(build(name, seed), out)
             paths.append(path)
             if progress:
-                progress(path.name)
+                progress(f"{path.name}  {name} seed {seed}")
     return paths
