@@ -39,6 +39,8 @@ class Texts:
 
 
 class Simulation:
+    """The inputs scenarios edit (set in __init__) and, after `run`, what every node experiences."""
+
     def __init__(self, app: ReferenceApp, start: datetime, minutes: int, rng: np.random.Generator, base_rps: float):
         self.app = app
         self.start = start
@@ -59,13 +61,12 @@ class Simulation:
         self.alive = {s: np.ones((NZ, minutes)) for s in SERVICES}  # share of each AZ's tasks running
         self.cpu_extra = {s: np.zeros(minutes) for s in SERVICES}
         self.az_delay = np.zeros((NZ, minutes))  # extra network delay for packets to or from each AZ, ms
-        self.deploys: dict[str, list[int]] = {}
-        self.extra_logs: list[tuple[int, str, str, str]] = []  # (minute, node, level, template)  # minutes at which a service's tasks were replaced
+        self.deploys: dict[str, list[int]] = {}  # minutes at which a service's tasks were replaced
+        self.extra_logs: list[tuple[int, str, str, str]] = []  # (minute, node, level, template)
         self.passthrough = {n: np.zeros(minutes) for n in self.nodes}  # requests that stop at the node
         self.alb_share = np.full((NZ, minutes), 1.0 / NZ)  # share of client requests each AZ's ALB node takes
         self.tls_failure = np.zeros(minutes)  # share of client connections failing the TLS handshake
         self.memory: dict[str, np.ndarray] = {}
-        self.autoscaling = {s: True for s in SERVICES}
         self.texts = Texts()
         self.table_capacity: dict[str, float] = {}
         self.throttled: dict[str, np.ndarray] = {}
@@ -150,7 +151,7 @@ class Simulation:
                 cpu[t] = self.rate[name][t] * svc.cpu_per_rps * svc.tasks / max(running_total, 0.25) + self.cpu_extra[name][t]
                 wanted = live[t] + sum(count for ready, count in pending if ready > t)
                 starting = any(ready > t for ready, _ in pending)
-                if self.autoscaling[name] and t >= 3 and min(cpu[t - 2:t + 1]) > 70.0 and not starting:
+                if t >= 3 and min(cpu[t - 2:t + 1]) > 70.0 and not starting:
                     # Target tracking at 60 % CPU; new Fargate tasks take two to three minutes to run.
                     add = min(int(np.ceil(wanted * (min(cpu[t], 200.0) / 60.0 - 1.0))), 3 * svc.tasks - int(wanted))
                     if add > 0:
@@ -204,7 +205,7 @@ class Simulation:
             self.function_limit = np.full(self.minutes, float(max(5, np.ceil(base_conc * 1.6))))
         backlog = 0.0
         ages, visible, processed, throttles, concurrency, failed = (np.zeros(self.minutes) for _ in range(6))
-        queue_ages: list[tuple[float, float]] = []  # (minute the oldest waiting message arrived, count)
+        queue_ages: list[tuple[int, float]] = []  # (minute, messages that arrived in it)
         err = self.errors[FUNCTION].mean(axis=0)
         for t in range(self.minutes):
             backlog += arrivals[t]
