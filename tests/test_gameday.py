@@ -370,3 +370,11 @@ def test_error_logs_of_sampled_requests_carry_their_trace_id():
     faulted = inc.spans[(inc.spans.service == root) & inc.spans.fault]
     assert errors.trace_id.isin(faulted.trace_id).any()
     assert errors.trace_id.str.match(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$").all()
+
+
+def test_cli_reports_an_unwritable_output_directory_in_one_line(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert main(["gameday", "generate", "--out", str(blocker / "bundles"), "--scenario", "bad-deploy", "--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --out") and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -43,6 +43,8 @@ def generate(
     per_scenario = count if count is not None else (DEFAULT_SEEDS if seed is None else 1)
     if per_scenario < 1:
         raise UserError(f"--count {per_scenario}: must be at least 1")
+    if seed is not None and seed < 0:
+        raise UserError(f"--seed {seed}: must be 0 or more")
     err = Console(stderr=True, highlight=False)
     started = time.perf_counter()
     first = 1 if seed is None else seed
@@ -55,7 +57,10 @@ def generate(
         done += 1
         err.print(f"[{done}/{total}] {name}", markup=False)
 
-    paths = suite(out, scenario or None, seeds, progress=progress)
+    try:
+        paths = suite(out, scenario or None, seeds, progress=progress)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot write bundles there ({exc.strerror or exc})") from exc
     size = sum(f.stat().st_size for p in paths for f in p.iterdir())
     elapsed = time.perf_counter() - started
     Console(highlight=False).print(
