@@ -46,6 +46,7 @@ class Candidate:
     victim_of: str | None = None
     victim: float = 0.0
     explains: float = 0.0
+    explains_alarm: float = 0.0
     change: float = 0.0
     score: float = 0.0
 
@@ -95,9 +96,21 @@ def _collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         # a dependency the explanation of its caller's failure.
         cand.fault = _combine(failures + cand.health)
         cand.anomaly = max(cand.fault, 0.5 * _combine(traffic))
-        onsets = [f.onset for f in cand.symptoms + cand.health if f.onset is not None]
-        cand.onset = min(onsets) if onsets else None
+        cand.onset = _onset(cand.symptoms + cand.health)
     return by_resource
+
+
+def _onset(findings: list[Finding]) -> datetime | None:
+    """When the resource's trouble began: the earliest onset among its strongest findings.
+
+    A weak early finding (noise that crossed the threshold once) must not pull the onset
+    forward, or every real cause would look later than its victim.
+    """
+    timed = [f for f in findings if f.onset is not None]
+    if not timed:
+        return None
+    top = max(f.score for f in timed)
+    return min(f.onset for f in timed if f.score >= top - 0.1)
 
 
 def inferred(topology: Topology, resource: str) -> bool:
@@ -130,6 +143,8 @@ def share(cause: Candidate, effect: Candidate) -> float:
     a dependency whose latency rose by 1 ms cannot explain a caller that got 450 ms slower.
     Otherwise magnitudes are not comparable and timing decides: a cause starts no later.
     """
+    if cause.fault < ANOMALOUS:
+        return 0.0  # a shift in traffic alone explains no failure
     if cause.onset and effect.onset and cause.onset > effect.onset + ONSET_TOLERANCE:
         return 0.0
     mine, theirs = _deltas(cause), _deltas(effect)
@@ -139,7 +154,33 @@ def share(cause: Candidate, effect: Candidate) -> float:
     return max(min(1.0, mine[k] / theirs[k]) for k in common)
 
 
-def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, alarm_time: datetime) -> None:
+def _changes(
+    pool: list[Candidate], anomalous: dict[str, Candidate], topology: Topology, alarm_time: datetime, observed: set[str]
+) -> None:
+    """Score each candidate's changes by proximity to its onset.
+
+    A changed resource without telemetry of its own (a security group, a policy, a
+    configuration) is judged by the resources that depend on it: it inherits their failure,
+    weighted by how close before their onset it changed, and its onset is the change. A
+    resource whose own telemetry looks normal inherits nothing: it was seen to be healthy.
+    """
+    for cand in pool:
+        if cand.fault >= ANOMALOUS or not cand.changes or cand.resource in observed:
+            reference = cand.onset or alarm_time
+            cand.change = max((proximity(f.onset, reference) for f in cand.changes if f.onset), default=0.0)
+            continue
+        callers = [anomalous[r] for r in topology.callers(cand.resource) if r in anomalous]
+        if not callers:
+            continue
+        reference = min((c.onset for c in callers if c.onset), default=alarm_time)
+        cand.change = max((proximity(f.onset, reference) for f in cand.changes if f.onset), default=0.0)
+        if cand.change > 0:
+            cand.fault = max(cand.fault, max(c.fault for c in callers) * cand.change)
+            cand.anomaly = max(cand.anomaly, cand.fault)
+            cand.onset = min(f.onset for f in cand.changes if f.onset)
+
+
+def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, entry: str) -> None:
     below = topology.downstream(cand.resource)
     above = topology.upstream(cand.resource)
     # Victim: an anomalous dependency that accounts for our anomaly.
@@ -149,19 +190,17 @@ def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology,
         victim = oc.fault * share(oc, cand)
         if victim > cand.victim:
             cand.victim, cand.victim_of = victim, other
-    others = [r for r in anomalous if r != cand.resource]
+    # Resources whose only anomaly is less traffic are consequences, not symptoms to explain.
+    others = [r for r, c in anomalous.items() if r != cand.resource and c.fault >= ANOMALOUS]
     cand.explains = (
         sum(share(cand, anomalous[r]) for r in others if r in above) / len(others) if others else 1.0
     )
-    reference = cand.onset or alarm_time
-    cand.change = max((proximity(f.onset, reference) for f in cand.changes if f.onset), default=0.0)
-    callers_anomalous = any(r in anomalous for r in topology.callers(cand.resource))
-    # A changed resource without telemetry of its own (a security group, a policy) is
-    # judged by the resources that depend on it.
-    own = cand.anomaly
-    if own < ANOMALOUS and cand.change > 0 and callers_anomalous:
-        own = max(own, max(anomalous[r].anomaly for r in topology.callers(cand.resource) if r in anomalous) * cand.change)
-    cand.score = own * (1.0 - 0.8 * cand.victim) * (0.5 + 0.5 * cand.explains)
+    # Above all, a root cause must explain what paged: the alarmed resource.
+    if cand.resource == entry:
+        cand.explains_alarm = 1.0
+    elif entry in above and entry in anomalous:
+        cand.explains_alarm = share(cand, anomalous[entry])
+    cand.score = cand.anomaly * (1.0 - 0.8 * cand.victim) * (0.5 + 0.25 * cand.explains_alarm + 0.25 * cand.explains)
     cand.score = min(1.0, cand.score + 0.5 * cand.change * (1.0 - cand.score))
 
 
@@ -257,7 +296,9 @@ def _strongest(findings: list[Finding]) -> str:
     return "; ".join(f.summary for f in strongest) or "no anomaly in any signal"
 
 
-def rank(findings: list[Finding], scope: Scope, trigger: Trigger) -> Ranking:
+def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[str] | None = None) -> Ranking:
+    """Rank hypotheses. `observed`: resources that had telemetry of their own in the window."""
+    observed = set(observed or ()) | {f.resource for f in findings if f.kind in SYMPTOM_KINDS}
     cands = _collect(findings, scope)
     topology = scope.topology
     anomalous = _anomalous(cands, topology)
@@ -265,8 +306,10 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger) -> Ranking:
         c for c in cands.values()
         if c.resource in anomalous or (c.changes and (c.resource == scope.entry or any(r in anomalous for r in topology.callers(c.resource))))
     ]
+    _changes(pool, anomalous, topology, trigger.state_change_time, observed)
+    anomalous.update({c.resource: c for c in pool if c.fault >= ANOMALOUS and not inferred(topology, c.resource)})
     for cand in pool:
-        _score(cand, anomalous, topology, trigger.state_change_time)
+        _score(cand, anomalous, topology, scope.entry)
     alarm_normal = [f for f in findings if f.resource == trigger.resource and f.evidence.details.get("alarm_metric_normal")]
     if alarm_normal:
         # The metric that paged barely moved against its baseline: a false alarm is likely,

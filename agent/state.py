@@ -47,6 +47,9 @@ class InvestigationState(InvestigationInput):
     # Domain nodes run in parallel and each appends its findings and notes.
     findings: Annotated[list[Finding], operator.add] = Field(default_factory=list)
     notes: Annotated[list[str], operator.add] = Field(default_factory=list)
+    observed: Annotated[list[str], operator.add] = Field(
+        default_factory=list, description="resources that had telemetry of their own in the incident window"
+    )
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     abstained: bool = False
     abstain_reason: str | None = None

@@ -2,9 +2,13 @@
 
 - network: network metrics, the time lost between services in traces (caller vs callee),
   network changes (security groups, routes, listeners, certificates).
-- infrastructure: saturation and capacity metrics, AWS Health, permission and scaling changes.
+- infrastructure: saturation and capacity metrics, limits (expiry), AWS Health, permission
+  and scaling changes.
 - application: golden-signal metrics, logs, traces (own time and own errors), deploys and
   configuration changes.
+
+Each node also reports which resources had telemetry of their own (`observed`): the ranker
+must know that a resource was seen to be healthy, not merely unseen.
 """
 
 from __future__ import annotations
@@ -12,49 +16,51 @@ from __future__ import annotations
 import pandas as pd
 from langgraph.runtime import Runtime
 
-from agent.domain import Domain, Finding
-from agent.nodes.common import metrics_for, read_frames
+from agent.domain import Domain, Finding, TimeWindow, Topology
+from agent.nodes.common import gap_finding, metrics_for, read_frames
+from agent.nodes.scope import ONSET_LOOKBACK
 from agent.state import Context, InvestigationState
-from tools.analysis.changes import change_findings, health_findings
+from tools.analysis.changes import LOOKBACK, change_findings, health_findings
+from tools.analysis.constraints import constraint_findings
+from tools.analysis.logs import log_findings
 from tools.analysis.metrics import alarm_metric_observation, metric_findings
 from tools.analysis.semantics import metric_domain
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
 
 
-def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domain: Domain):
-    scope = state.scope
-    frame, gaps, notes = metrics_for(runtime.context.source, scope, domain)
+def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domain: Domain) -> dict:
+    scope, trigger = state.scope, state.trigger
+    frame, findings, notes = metrics_for(runtime.context.source, scope, domain)
     if frame.empty:
-        return gaps, notes
+        return {"findings": findings, "notes": notes}
+    if domain == "infrastructure":
+        findings += constraint_findings(frame, scope.incident)
     domains = {m: metric_domain(m) for m in frame["metric"].unique()}
     mine = frame[frame["metric"].map(domains) == domain]
-    trigger = state.trigger
-    findings = metric_findings(
+    findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(),
     )
     if metric_domain(trigger.metric) == domain:
         observation = alarm_metric_observation(
-            mine, findings, resource=trigger.resource, metric=trigger.metric, incident=scope.incident, baseline=scope.normal_windows()
+            mine, findings, resource=trigger.resource, metric=trigger.metric,
+            incident=scope.incident, baseline=scope.normal_windows(),
         )
         findings += [observation] if observation else []
-    return gaps + findings, notes
+    in_window = frame["timestamp"] >= pd.Timestamp(scope.incident.start)
+    return {"findings": findings, "notes": notes, "observed": sorted(frame.loc[in_window, "resource"].unique())}
 
 
-def _change_findings(state: InvestigationState, runtime: Runtime[Context], domain: Domain) -> tuple[list[Finding], list[str]]:
-    from agent.nodes.scope import ONSET_LOOKBACK
-    from tools.analysis.changes import LOOKBACK
-    from agent.domain import TimeWindow
-
+def _change_findings(state: InvestigationState, runtime: Runtime[Context], domain: Domain) -> list[Finding]:
     scope = state.scope
     window = TimeWindow(start=scope.incident.start - LOOKBACK, end=scope.incident.end)
     result = runtime.context.source.changes(window)
     if not result.ok:
-        from agent.nodes.common import gap_finding
-
-        return ([gap_finding(domain, result)] if domain == "application" else []), []
+        # Reported once, by the team that reads most changes.
+        return [gap_finding(domain, result)] if domain == "application" else []
+    # Proximity is scored against the likely onset here; the ranker rescored it per resource.
     findings = change_findings(result.data or [], reference=state.trigger.state_change_time - ONSET_LOOKBACK / 3)
-    return [f for f in findings if f.domain == domain], []
+    return [f for f in findings if f.domain == domain]
 
 
 def _spans(state: InvestigationState, runtime: Runtime[Context], domain: Domain):
@@ -65,7 +71,7 @@ def _spans(state: InvestigationState, runtime: Runtime[Context], domain: Domain)
     return base, inc, gaps, notes
 
 
-def _zones(topology) -> dict[str, str]:
+def _zones(topology: Topology) -> dict[str, str]:
     """Availability Zone name -> the topology resource that stands for it."""
     return {
         r.attributes.get("availability_zone", r.id): r.id
@@ -73,51 +79,70 @@ def _zones(topology) -> dict[str, str]:
     }
 
 
+def _merge(*parts: dict) -> dict:
+    merged: dict = {"findings": [], "notes": [], "observed": []}
+    for part in parts:
+        for key, value in part.items():
+            merged[key] = merged[key] + list(value)
+    return merged
+
+
 def network(state: InvestigationState, runtime: Runtime[Context]) -> dict:
-    findings, notes = _metric_findings(state, runtime, "network")
-    base, inc, gaps, span_notes = _spans(state, runtime, "network")
-    findings += gaps
-    if not inc.empty:
-        findings += edge_trace_findings(inc, base)
-    changes, _ = _change_findings(state, runtime, "network")
-    return {"findings": findings + changes, "notes": notes + span_notes}
+    base, inc, gaps, notes = _spans(state, runtime, "network")
+    traces = edge_trace_findings(inc, base) if not inc.empty else []
+    return _merge(
+        _metric_findings(state, runtime, "network"),
+        {"findings": gaps + traces + _change_findings(state, runtime, "network"), "notes": notes},
+    )
 
 
 def infrastructure(state: InvestigationState, runtime: Runtime[Context]) -> dict:
-    from agent.nodes.common import gap_finding
-
-    findings, notes = _metric_findings(state, runtime, "infrastructure")
     result = runtime.context.source.health(state.scope.incident)
     if result.ok:
-        findings += health_findings(result.data or [], zones=_zones(state.scope.topology))
+        health = health_findings(result.data or [], zones=_zones(state.scope.topology))
     else:
-        findings.append(gap_finding("infrastructure", result))
-    changes, _ = _change_findings(state, runtime, "infrastructure")
-    return {"findings": findings + changes, "notes": notes}
+        health = [gap_finding("infrastructure", result)]
+    return _merge(
+        _metric_findings(state, runtime, "infrastructure"),
+        {"findings": health + _change_findings(state, runtime, "infrastructure")},
+    )
 
 
 def application(state: InvestigationState, runtime: Runtime[Context]) -> dict:
-    findings, notes = _metric_findings(state, runtime, "application")
-    base, inc, gaps, span_notes = _spans(state, runtime, "application")
-    findings += gaps
-    if not inc.empty:
-        findings += service_trace_findings(inc, base)
-    findings += _log_findings(state, runtime)
-    changes, _ = _change_findings(state, runtime, "application")
-    return {"findings": findings + changes, "notes": notes + span_notes}
+    base, inc, gaps, notes = _spans(state, runtime, "application")
+    traces = service_trace_findings(inc, base) if not inc.empty else []
+    observed = sorted(inc["service"].unique()) if not inc.empty else []
+    return _merge(
+        _metric_findings(state, runtime, "application"),
+        _log_findings(state, runtime),
+        {"findings": gaps + traces + _change_findings(state, runtime, "application"), "notes": notes, "observed": observed},
+    )
 
 
-def _log_findings(state: InvestigationState, runtime: Runtime[Context]) -> list[Finding]:
+def _log_findings(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     scope = state.scope
     source = runtime.context.source
-    frames, gaps, _ = read_frames(lambda w: source.logs(w, scope.resources), [scope.baseline, scope.incident], "application")
+    frames, gaps, notes = read_frames(
+        lambda w: source.logs(w, scope.resources), [scope.baseline, scope.incident], "application"
+    )
     base, inc = (f if f is not None else pd.DataFrame() for f in frames)
     if inc.empty:
-        return gaps
-    try:
-        from tools.analysis.logs import log_findings
-    except ImportError:  # the log analysis lands separately; until then logs are not analysed
-        return gaps
-    return gaps + log_findings(
-        inc, base, incident_start=scope.incident.start, incident_end=scope.incident.end, baseline_window=scope.baseline
+        return {"findings": gaps, "notes": notes}
+    # Rates are per minute of data actually recorded: a recording may hold logs for only
+    # part of the window, and dividing by the whole window would dilute every rate.
+    inc_window = _covered(inc, scope.incident)
+    base_window = _covered(base, scope.baseline) if not base.empty else None
+    findings = log_findings(
+        inc, base, incident_start=inc_window.start, incident_end=inc_window.end, baseline_window=base_window,
+        onset=state.trigger.state_change_time - ONSET_LOOKBACK,
     )
+    return {"findings": gaps + findings, "notes": notes, "observed": sorted(inc["resource"].unique())}
+
+
+def _covered(frame: pd.DataFrame, window: TimeWindow) -> TimeWindow:
+    """The part of `window` that `frame` has records in, to whole minutes."""
+    first = max(pd.Timestamp(window.start), frame["timestamp"].min().floor("min"))
+    last = min(pd.Timestamp(window.end), frame["timestamp"].max().ceil("min"))
+    if last <= first:
+        return window
+    return TimeWindow(start=first.to_pydatetime(), end=last.to_pydatetime())

@@ -7,7 +7,7 @@ from agent.state import InvestigationState
 
 
 def hypothesize(state: InvestigationState) -> dict:
-    ranking = rank(state.findings, state.scope, state.trigger)
+    ranking = rank(state.findings, state.scope, state.trigger, observed=set(state.observed))
     return {
         "hypotheses": ranking.hypotheses,
         "abstained": ranking.abstained,

@@ -18,9 +18,10 @@ before calling it a change. Signals:
 A service that logged the same errors at the same rate before is not evidence: its counts
 fit the null hypothesis. p-values are corrected for the number of tests (Bonferroni over
 Tarone's count of the tests that could reach significance at all, which is how a discrete
-test with few lines is kept from diluting the others). The finding score is a monotone map
-of the corrected p-value: score = 1 / (1 + 10 ** (log10(p) + 2)), so p = 0.01 -> 0.5 (the
-borderline, and the weakest finding emitted), 1e-3 -> 0.91, 1e-4 -> 0.99.
+test with few lines is kept from diluting the others), within three families: error signals
+up, other templates up, templates down. The finding score is a monotone map of the
+corrected p-value, score = 1 / (1 + p / ALPHA): 0.05 -> 0.5 (the borderline, and the weakest
+finding emitted), 0.005 -> 0.91, 5e-4 -> 0.99. See docs/log-analysis.md.
 """
 
 from __future__ import annotations
@@ -119,18 +120,21 @@ def log_findings(
     if candidates.empty:
         return []
     candidates = _adjust(candidates)
-    candidates = candidates[candidates["p_adj"] <= ALPHA]
-    findings = _to_findings(candidates, base, inc, base_span, inc_span, mined.templates, kinds, reference)
-    return _cap(findings, max_per_resource)
+    candidates = _strongest(candidates[candidates["p_adj"] <= ALPHA], max_per_resource)
+    return _to_findings(candidates, base, inc, base_span, inc_span, mined.templates, kinds, reference)
 
 
 def _prepare(frame: pd.DataFrame | None) -> pd.DataFrame:
     columns = ["timestamp", "resource", "message", "trace_id"]
     if frame is None or frame.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    stamps = frame["timestamp"]
+    if not pd.api.types.is_datetime64_any_dtype(stamps):
+        # Strings of mixed precision ("...:29.295" next to "...:29.295123Z") are all ISO 8601.
+        stamps = pd.to_datetime(stamps, utc=True, errors="coerce", format="ISO8601")
     out = pd.DataFrame(
         {
-            "timestamp": pd.to_datetime(frame["timestamp"], utc=True, errors="coerce"),
+            "timestamp": pd.to_datetime(stamps, utc=True),
             "resource": frame["resource"].astype(str),
             "message": frame["message"].fillna("").astype(str),
             "trace_id": frame["trace_id"] if "trace_id" in frame else None,
@@ -227,15 +231,22 @@ def _test(tests: pd.DataFrame, tb: float, ti: float, direction: str) -> None:
     exposures.append((np.where(with_others, tests["others_b"], tb), np.where(with_others, tests["others_i"], ti)))
     p = np.zeros(len(tests))
     p_min = np.zeros(len(tests))
+    n = k_b + k_i
     for e_b, e_i in exposures:
         if direction == "up":
             p0 = TOLERANCE * e_i / (TOLERANCE * e_i + e_b)
-            p = np.maximum(p, [_binom_sf(k, k + j, q) for k, j, q in zip(k_i, k_b, p0)])
-            p_min = np.maximum(p_min, p0 ** (k_b + k_i))
+            tail, beyond, p_best = _binom_sf, k_i > n * p0, p0**n
         else:
             p0 = e_i / (e_i + TOLERANCE * e_b)
-            p = np.maximum(p, [_binom_cdf(k, k + j, q) for k, j, q in zip(k_i, k_b, p0)])
-            p_min = np.maximum(p_min, (1 - p0) ** (k_b + k_i))
+            tail, beyond, p_best = _binom_cdf, k_i < n * p0, (1 - p0) ** n
+        # Only where significance is still possible is the exact tail worth its cost: counts
+        # on the null side of its mean, too few lines, or a test already lost under the
+        # other exposure all keep p = 1 (they cannot pass at any correction).
+        exact = np.ones(len(tests))
+        for i in np.flatnonzero(beyond & (p_best <= ALPHA) & (p <= ALPHA)):
+            exact[i] = tail(k_i[i], n[i], p0[i])
+        p = np.maximum(p, exact)
+        p_min = np.maximum(p_min, p_best)
     tests["p"], tests["p_min"] = p, p_min
 
 
@@ -280,6 +291,8 @@ def _to_findings(
         return []
     inc_groups = inc.groupby(["resource", "template"])
     base_groups = base.groupby(["resource", "template"])
+    inc_by_resource = inc.groupby("resource")
+    base_by_resource = base.groupby("resource")
     findings = []
     for row in tests.itertuples(index=False):
         resource, template_id = row.resource, int(row.template)
@@ -289,22 +302,25 @@ def _to_findings(
         elif kind == "stopped":
             rows = base_groups.get_group((resource, template_id))
         elif kind == "error_rate":
-            error_rows = inc[(inc["resource"] == resource) & kinds.error[inc["template"].to_numpy()]]
-            rows = error_rows
+            rows = inc_by_resource.get_group(resource)
+            rows = rows[kinds.error[rows["template"].to_numpy()]]
         else:
-            rows = base[base["resource"] == resource]
-        findings.append(_finding(row, rows, inc, base_span, inc_span, templates, kinds, reference))
+            rows = base_by_resource.get_group(resource)
+        still = inc_groups.get_group((resource, template_id)) if kind == "stopped" and (resource, template_id) in inc_groups.groups else None
+        findings.append(_finding(row, rows, still, base_span, inc_span, templates, kinds, reference))
     return findings
 
 
-def _finding(row, rows: pd.DataFrame, inc: pd.DataFrame, base_span: _Span, inc_span: _Span,
+def _finding(row, rows: pd.DataFrame, still: pd.DataFrame | None, base_span: _Span, inc_span: _Span,
              templates: list[str], kinds: _Kinds, reference: str) -> Finding:
+    """One finding from one significant test; `rows` are the lines it is about (for a
+    stopped template, how it used to look) and `still` its remaining incident lines."""
     resource, template_id, kind = row.resource, int(row.template), row.signal_kind
     kb, ki = int(row.kb), int(row.ki)
     rate_b, rate_i = kb / base_span.minutes, ki / inc_span.minutes
     template = templates[template_id] if template_id >= 0 else ""
     short = _shorten(template, SIGNAL_TEMPLATE_CHARS)
-    samples = rows.sort_values("timestamp").head(MAX_SAMPLES)
+    samples = rows.nsmallest(MAX_SAMPLES, "timestamp")
     sample_logs = [_shorten(m, SAMPLE_CHARS) for m in samples["message"]]
     trace_ids = [str(t) for t in samples["trace_id"] if isinstance(t, str) and t]
     exception = _exception_of(samples["message"])
@@ -324,18 +340,17 @@ def _finding(row, rows: pd.DataFrame, inc: pd.DataFrame, base_span: _Span, inc_s
         label = "error template" if error else "log template"
         signal = f"{label} rate up: {short}"
         summary = f"{resource} logs {_quote(what)} {_ratio(rate_i, rate_b)} as often ({rate_i:.1f}/min vs {compared})"
-        onset = rows["timestamp"].min()
+        onset = _rise_onset(rows["timestamp"], inc_span.start, inc_span.end)
     elif kind == "error_rate":
         signal = "error log rate up"
         summary = f"{resource} logs errors {_ratio(rate_i, rate_b)} as often ({rate_i:.1f}/min vs {compared})" + (
             f", mostly {_quote(what)}" if exception[0] else ""
         )
-        onset = rows["timestamp"].min()
+        onset = _rise_onset(rows["timestamp"], inc_span.start, inc_span.end)
     elif kind == "stopped":
         signal = f"log template stopped: {short}"
-        seen = inc[(inc["resource"] == resource) & (inc["template"] == template_id)]["timestamp"]
         summary = f"{resource} stopped logging {_quote(short)} ({compared}, {rate_i:.1f}/min now)"
-        onset = seen.max() if not seen.empty else pd.Timestamp(inc_span.start)
+        onset = still["timestamp"].max() if still is not None else pd.Timestamp(inc_span.start)
     else:
         signal = "stopped logging"
         summary = f"{resource} logged nothing during the incident ({compared})"
@@ -377,16 +392,41 @@ def _finding(row, rows: pd.DataFrame, inc: pd.DataFrame, base_span: _Span, inc_s
     )
 
 
-def _cap(findings: list[Finding], limit: int) -> list[Finding]:
-    """The `limit` strongest findings of each resource; errors before other templates on ties."""
-    by_resource: dict[str, list[Finding]] = {}
-    for finding in findings:
-        by_resource.setdefault(finding.resource, []).append(finding)
-    kept: list[Finding] = []
-    for resource in sorted(by_resource):
-        ranked = sorted(by_resource[resource], key=lambda f: (-f.score, "error" not in f.signal, f.signal))
-        kept.extend(ranked[:limit])
-    return kept
+def _rise_onset(times: pd.Series, start: datetime, end: datetime) -> pd.Timestamp:
+    """When a template that was already logged before began to run at its incident rate.
+
+    Its first line in the window is no onset: the template existed all along. The onset is
+    the change point of a two-rate Poisson model over the window: the line that best splits
+    the window into a slower part before it and a faster part from it on (maximum
+    likelihood).
+    """
+    ordered = np.sort(times.to_numpy(dtype="datetime64[ns]"))
+    n = len(ordered)
+    if n == 0:
+        return pd.NaT
+    start64 = pd.Timestamp(start).tz_convert(None).to_datetime64()
+    end64 = pd.Timestamp(end).tz_convert(None).to_datetime64()
+    tiny = 1.0 / 60.0
+    before = np.maximum((ordered - start64).astype("timedelta64[ms]").astype(np.float64) / 60000.0, tiny)
+    after = np.maximum((end64 - ordered).astype("timedelta64[ms]").astype(np.float64) / 60000.0, tiny)
+    n1 = np.arange(n, dtype=np.float64)
+    n2 = n - n1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ll = np.where(n1 > 0, n1 * np.log(n1 / before), 0.0) + n2 * np.log(n2 / after)
+    ll = np.where(n2 / after > n1 / before, ll, -np.inf)
+    best = int(np.argmax(ll)) if np.isfinite(ll).any() else 0
+    return pd.Timestamp(ordered[best], tz="UTC")
+
+
+def _strongest(tests: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The `limit` strongest tests of each resource, so that only those become findings:
+    smallest corrected p first, errors before other templates on ties."""
+    if tests.empty:
+        return tests
+    ranked = tests.assign(_ordinary=~tests["error"].astype(bool)).sort_values(
+        ["resource", "p_adj", "_ordinary", "p", "template"], kind="stable"
+    )
+    return ranked.groupby("resource", sort=True).head(limit).drop(columns="_ordinary")
 
 
 def extract_exception(message: str) -> tuple[str | None, str | None]:

@@ -149,7 +149,9 @@ def metric_findings(
         z = float(run["z"])
         up = run["value"] >= run["median"]
         direction = "up" if up else "down"
-        traffic = is_traffic(run["metric"])
+        # Less activity on a metric with no bad direction (connections, bytes) is a
+        # consequence of trouble elsewhere more often than a cause: treat it as traffic.
+        traffic = is_traffic(run["metric"]) or (run["bad"] == "both" and not up)
         findings.append(Finding(
             id=Finding.make_id("metric", run["resource"], label),
             domain=metric_domain(run["metric"]),

@@ -60,4 +60,4 @@ def metric_domain(metric: str) -> Domain:
 def is_traffic(metric: str) -> bool:
     """Request-volume metrics: a change here is load, not necessarily a fault."""
     name = _words(metric)
-    return bad_direction(metric) == "both" and bool(re.search(r"request|invocation|count|workload|qps|rps|throughput|calls|sent|messages", name))
+    return bad_direction(metric) == "both" and bool(re.search(r"request|invocation|count|workload|qps|rps|throughput|calls|sent|messages|consumed", name))
