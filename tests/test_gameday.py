@@ -26,7 +26,7 @@ SCENARIOS = [
     "dynamodb-throttling", "rds-storage-full", "rds-max-connections", "lambda-concurrency-exhausted",
     "expired-tls-certificate", "external-api-timeout", "ecs-oom-crashloop", "az-power-interruption",
     "gray-failure-az", "traffic-surge", "bad-deploy", "wrong-environment-config", "iam-policy-detached",
-    "security-group-blocks-db",
+    "security-group-blocks-db", "false-alarm",
 ]
 # The documented cause category and root-resource kind of each scenario (docs/gameday.md).
 CAUSE = {
@@ -44,6 +44,7 @@ CAUSE = {
     "wrong-environment-config": ("change", "AWS::SSM::Parameter|AWS::AppConfig::ConfigurationProfile"),
     "iam-policy-detached": ("change", "AWS::IAM::Role"),
     "security-group-blocks-db": ("change", "AWS::EC2::SecurityGroup"),
+    "false-alarm": ("unknown", "none"),
 }
 
 
@@ -107,7 +108,11 @@ def test_catalogue_lists_the_fourteen_scenarios_with_their_documented_causes():
     for name in SCENARIOS:
         inc = incident(name)
         truth = inc.manifest.ground_truth
-        assert (truth.cause, inc.spec.root_kind.replace(" / ", "|")) == CAUSE[name]
+        assert (inc.spec.cause, inc.spec.root_kind.replace(" / ", "|")) == CAUSE[name]
+        if name == "false-alarm":
+            assert truth.false_alarm and truth.resource is None and truth.cause is None
+            continue
+        assert truth.cause == CAUSE[name][0] and not truth.false_alarm
         root = inc.manifest.topology.get(truth.resource)
         assert root is not None, f"{name}: ground truth {truth.resource} is not a topology resource"
         assert root.type in CAUSE[name][1].split("|")
@@ -272,6 +277,18 @@ def _evidence_security_group(inc, root):
     assert any_log(inc, set(inc.manifest.topology.callers(database)), "Connect timed out|Connection is not available")
 
 
+def _evidence_false_alarm(inc, root):
+    assert root is None and inc.manifest.ground_truth.false_alarm
+    assert not inc.health
+    trigger = inc.manifest.trigger
+    p99 = series(inc, trigger.resource, trigger.namespace, trigger.metric, trigger.statistic)
+    settled = p99[p99.index >= pd.Timestamp(inc.onset) + timedelta(minutes=8)]
+    assert settled.median() < trigger.threshold, "the blip passes by itself: latency is back to normal"
+    assert not settled.rolling(3).min().gt(trigger.threshold).any(), "the alarm would return to OK and stay there"
+    benign = {d.resource for d in inc.distractors if d.kind == "benign-change"}
+    assert all(c.resource in benign for c in inc.changes), "the only changes are the benign ones"
+
+
 EVIDENCE = {
     "dynamodb-throttling": _evidence_dynamodb, "rds-storage-full": _evidence_storage,
     "rds-max-connections": _evidence_connections, "lambda-concurrency-exhausted": _evidence_lambda,
@@ -279,6 +296,7 @@ EVIDENCE = {
     "ecs-oom-crashloop": _evidence_oom, "az-power-interruption": _evidence_az_power, "gray-failure-az": _evidence_gray,
     "traffic-surge": _evidence_surge, "bad-deploy": _evidence_deploy, "wrong-environment-config": _evidence_config,
     "iam-policy-detached": _evidence_iam, "security-group-blocks-db": _evidence_security_group,
+    "false-alarm": _evidence_false_alarm,
 }
 
 
@@ -294,7 +312,8 @@ def test_every_scenario_carries_its_distractors(name):
     root = inc.manifest.ground_truth.resource
     topology = inc.manifest.topology
     kinds = {d.kind for d in inc.distractors}
-    assert kinds == {"benign-change", "noisy-metric", "louder-upstream"}
+    expected = {"benign-change", "noisy-metric"} | (set() if root is None else {"louder-upstream"})
+    assert kinds == expected
     benign = [c for c in inc.changes if c.time < inc.onset and c.resource != root
               and c.actor != "application-autoscaling.amazonaws.com"]
     root_changes = [c for c in inc.changes if c.resource == root]
@@ -331,7 +350,7 @@ def test_cli_generates_one_seed_when_a_seed_is_given(tmp_path, capsys):
     assert f"{bundles[0]}  gray-failure-az seed 7" in captured.err, "progress maps the opaque name to the scenario"
 
 
-@pytest.mark.parametrize("name", ["wrong-environment-config", "security-group-blocks-db"])
+@pytest.mark.parametrize("name", ["wrong-environment-config", "security-group-blocks-db", "false-alarm"])
 def test_nothing_the_investigation_reads_names_the_scenario(name):
     inc = incident(name)
     visible = inc.manifest.model_dump(mode="json", exclude={"ground_truth"})

@@ -33,8 +33,10 @@ def _nice(value: float, up: bool) -> float:
     return round(steps * 10**exponent, max(0, -exponent))
 
 
-def _threshold(normal: np.ndarray, greater: bool) -> float:
+def _threshold(normal: np.ndarray, greater: bool, tight: bool = False) -> float:
     normal = normal[~np.isnan(normal)]
+    if greater and tight:
+        return _nice(normal.max() * 1.05, up=True)
     if greater:
         return _nice(max(normal.max() * 1.25, normal.max() + 3 * normal.std()), up=True)
     return _nice(normal.min() * 0.6, up=False)
@@ -48,7 +50,7 @@ def evaluate(book: MetricBook, spec: AlarmSpec, onset: int) -> tuple[float, int]
         return None
     series = book.series[keys[0]]
     greater = spec.comparison.startswith("Greater")
-    threshold = _threshold(series[:onset], greater)
+    threshold = _threshold(series[:onset], greater, spec.tight)
     if greater:
         threshold = max(threshold, spec.floor)
     breach = series > threshold if greater else series < threshold

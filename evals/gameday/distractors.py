@@ -21,7 +21,8 @@ from evals.gameday.scenarios import deploy
 def add_all(inj: Injection) -> None:
     benign_change(inj)
     noisy_metric(inj)
-    louder_upstream(inj)
+    if not inj.false_alarm:  # without a cause there is nothing to be upstream of
+        louder_upstream(inj)
 
 
 def _free_services(inj: Injection) -> list[str]:

@@ -97,7 +97,8 @@ def build(name: str, seed: int) -> GeneratedIncident:
         window=window,
         baseline=TimeWindow(start=sim.times[0], end=window.start),
         topology=app.topology,
-        ground_truth=GroundTruth(resource=inj.root, cause=spec.cause, fault=spec.fault),
+        ground_truth=(GroundTruth(fault=spec.fault, false_alarm=True) if inj.false_alarm
+                      else GroundTruth(resource=inj.root, cause=spec.cause, fault=spec.fault)),
     )
     traces = spans.render(sim, end)
     return GeneratedIncident(
@@ -112,7 +113,7 @@ def notes(incident: GeneratedIncident) -> str:
     lines = [
         f"# {incident.manifest.id}: {incident.spec.name}, seed {incident.seed}", "",
         f"- scenario: {incident.spec.name} ({incident.spec.cause})",
-        f"- root cause: `{incident.manifest.ground_truth.resource}` — {incident.summary}",
+        f"- root cause: `{incident.manifest.ground_truth.resource or 'none (false alarm)'}` — {incident.summary}",
         f"- onset: {incident.onset.isoformat()}",
         f"- alarm: {incident.manifest.trigger.alarm_name} at {incident.manifest.trigger.state_change_time.isoformat()}",
         "", "## Distractors", "",

@@ -46,6 +46,7 @@ class AlarmSpec:
     dimensions: tuple[tuple[str, str], ...] = ()
     datapoints: int = 3  # consecutive breaching one-minute datapoints before ALARM
     floor: float = 0.0  # no engineer alarms below this (e.g. a queue age of a few seconds)
+    tight: bool = False  # set just above the normal maximum, as over-eager alarms are
 
 
 class Distractor(BaseModel):
@@ -63,7 +64,8 @@ class Injection:
     sim: Simulation
     rng: np.random.Generator
     onset: int
-    root: str = ""
+    root: str = ""  # empty for a false alarm
+    false_alarm: bool = False
     hit: set[str] = field(default_factory=set)  # resources the fault touches directly: distractors avoid them
     alarms: list[AlarmSpec] = field(default_factory=list)
     changes: list[ChangeEvent] = field(default_factory=list)

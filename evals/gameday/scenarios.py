@@ -10,6 +10,8 @@ Availability Zone that loses power or degrades) is a `component`; demand beyond 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from agent.domain import HealthEvent
@@ -444,6 +446,22 @@ def sg_blocks_db(inj: Injection) -> None:
     inj.edits.append(idle_database)
     inj.alarms = [ALB_5XX, ENTRY_ERRORS, ALB_P99]
     inj.summary = f"port 5432 revoked on {DB_SG} at minute {changed}; connections fail from minute {o}"
+
+
+# --- no fault at all ---------------------------------------------------------------------------
+
+
+@scenario("false-alarm", "unknown", "none", "false-alarm",
+          "Nothing is wrong: an over-tight latency alarm fires on a short, self-resolving blip; the right answer is to abstain.")
+def false_alarm(inj: Injection) -> None:
+    sim, o = inj.sim, inj.onset
+    inj.false_alarm = True
+    # A few minutes of slower responses (a garbage-collection pause, a cold cache) that pass by themselves.
+    length = int(inj.rng.integers(4, 7))
+    base = SERVICES[ENTRY_SERVICE].base_latency_ms
+    sim.own_latency[ENTRY_SERVICE] += sim.zonal(inj.uniform(0.9, 1.4) * base * _curve(inj, o, 0, o + length))
+    inj.alarms = [replace(ALB_P99, name="shop-alb-p99-latency-high", tight=True)]
+    inj.summary = f"no fault; a {length}-minute latency blip from minute {o} trips an alarm set too close to normal"
 
 
 def autoscaling_changes(inj: Injection) -> None:
