@@ -41,12 +41,13 @@ def emit(
 
 
 def steady(resource: str, start: datetime, minutes: int, per_minute: int = 20) -> list[dict]:
-    """Ordinary request logging: one template, fresh values on every line."""
+    """Ordinary request logging from the first to the last second of the window: one
+    template, fresh values on every line."""
     return emit(
         resource,
         lambda i: f"INFO GET /api/{resource.lower()}/items/{1000 + i} returned 200 in {i % 97} ms",
         start,
-        minutes * per_minute,
+        minutes * per_minute + 1,
         60 / per_minute,
     )
 
@@ -147,6 +148,22 @@ def test_more_traffic_everywhere_does_not_make_ordinary_lines_evidence() -> None
     baseline = steady("A", T0, 10) + steady("B", T0, 10) + steady("C", T0, 10)
     incident = steady("A", INC_START, 5, 40) + steady("B", INC_START, 5, 40) + steady("C", INC_START, 5, 40)
     assert run(baseline, incident) == []
+
+
+def test_logs_recorded_for_only_part_of_the_window_are_not_a_silence() -> None:
+    # The source kept only the last 3 minutes of a 30-minute incident window; over those
+    # minutes both services log at their baseline rate, so nothing changed.
+    late = INC_END - timedelta(minutes=3)
+    baseline = steady("A", T0, 10) + steady("B", T0, 10)
+    incident = steady("A", late, 3) + steady("B", late, 3)
+    findings = log_findings(
+        frame(incident),
+        frame(baseline),
+        incident_start=INC_END - timedelta(minutes=30),
+        incident_end=INC_END,
+        baseline_window=BASELINE,
+    )
+    assert findings == []
 
 
 def test_a_service_that_goes_silent_is_one_finding_not_one_per_template() -> None:

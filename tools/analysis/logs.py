@@ -96,6 +96,7 @@ def log_findings(
     base = _prepare(baseline)
     if inc.empty:
         return []
+    inc_span = _covered(inc_span, inc["timestamp"])
     reference = "baseline"
     if base.empty:
         split = as_utc(onset) if onset is not None and inc_span.start < as_utc(onset) < inc_span.end else (
@@ -108,7 +109,7 @@ def log_findings(
         if base.empty or inc.empty:
             return []
     elif baseline_window is not None:
-        base_span = _Span(baseline_window.start, baseline_window.end)
+        base_span = _covered(_Span(baseline_window.start, baseline_window.end), base["timestamp"])
     else:
         base_span = _Span(base["timestamp"].min().to_pydatetime(), base["timestamp"].max().to_pydatetime())
 
@@ -122,6 +123,20 @@ def log_findings(
     candidates = _adjust(candidates)
     candidates = _strongest(candidates[candidates["p_adj"] <= ALPHA], max_per_resource)
     return _to_findings(candidates, base, inc, base_span, inc_span, mined.templates, kinds, reference)
+
+
+def _covered(span: _Span, times: pd.Series) -> _Span:
+    """The part of `span` the log records actually cover.
+
+    A source may hold logs for only part of the window asked for (a recording that kept a
+    few minutes around the fault, a retention limit). Every resource falling silent at once
+    is not what that means, so rates are taken over the stretch from the first to the last
+    record of *any* resource; with logs that cover the window this changes nothing.
+    """
+    first, last = times.min(), times.max()
+    start = max(span.start, first.to_pydatetime()) if not pd.isna(first) else span.start
+    end = min(span.end, last.to_pydatetime()) if not pd.isna(last) else span.end
+    return _Span(start, end) if end > start else span
 
 
 def _prepare(frame: pd.DataFrame | None) -> pd.DataFrame:
