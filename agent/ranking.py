@@ -154,6 +154,17 @@ def share(cause: Candidate, effect: Candidate) -> float:
     return max(min(1.0, mine[k] / theirs[k]) for k in common)
 
 
+def explains(cause: Candidate, effect: Candidate, anomalous: dict[str, Candidate], topology: Topology) -> float:
+    """`share` along the graph: a cause reaches an effect through the resources in between,
+    so it must also account for at least one anomalous resource on the way."""
+    direct = share(cause, effect)
+    between = topology.upstream(cause.resource) & topology.downstream(effect.resource)
+    hops = [anomalous[r] for r in between if r in anomalous and r != cause.resource]
+    if not hops:
+        return direct
+    return min(direct, max(share(cause, hop) for hop in hops))
+
+
 def _changes(
     pool: list[Candidate], anomalous: dict[str, Candidate], topology: Topology, alarm_time: datetime, observed: set[str]
 ) -> None:
@@ -193,13 +204,14 @@ def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology,
     # Resources whose only anomaly is less traffic are consequences, not symptoms to explain.
     others = [r for r, c in anomalous.items() if r != cand.resource and c.fault >= ANOMALOUS]
     cand.explains = (
-        sum(share(cand, anomalous[r]) for r in others if r in above) / len(others) if others else 1.0
+        sum(explains(cand, anomalous[r], anomalous, topology) for r in others if r in above) / len(others)
+        if others else 1.0
     )
     # Above all, a root cause must explain what paged: the alarmed resource.
     if cand.resource == entry:
         cand.explains_alarm = 1.0
     elif entry in above and entry in anomalous:
-        cand.explains_alarm = share(cand, anomalous[entry])
+        cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology)
     cand.score = cand.anomaly * (1.0 - 0.8 * cand.victim) * (0.5 + 0.25 * cand.explains_alarm + 0.25 * cand.explains)
     cand.score = min(1.0, cand.score + 0.5 * cand.change * (1.0 - cand.score))
 
@@ -276,7 +288,7 @@ def _hypothesis(cand: Candidate, conf: float, cause: Cause, entry: str) -> Hypot
         parts.append(f"A change came shortly before: {changes[0].summary}.")
     if cand.resource != entry:
         parts.append(f"It explains {cand.explains:.0%} of the other anomalous resources, which depend on it.")
-    if cand.victim_of:
+    if cand.victim_of and cand.victim >= 0.25:
         parts.append(f"Its dependency {cand.victim_of} is anomalous too (from no later), so it may be a victim: discounted.")
     else:
         parts.append("None of its dependencies is anomalous earlier, so the fault most likely starts here.")

@@ -263,3 +263,15 @@ def test_score_is_half_at_the_significance_level_and_monotone() -> None:
     values = [score_from_p(p) for p in (1.0, 0.2, 0.05, 0.005, 1e-6)]
     assert values == sorted(values)
     assert values[-1] > 0.99 and values[0] < 0.05
+
+
+def test_the_onset_of_a_template_that_spikes_is_when_its_rate_rose_not_its_first_line() -> None:
+    # A warning B logs once a minute all along (baseline and incident alike) jumps to twelve a
+    # minute at 10:22: its first line in the window (10:20) is not when anything began.
+    warn = lambda i: f"WARN c.e.Pool - pool {i % 7} is slow to hand out connections"  # noqa: E731
+    baseline = steady("A", T0, 10) + emit("B", warn, T0, 10, 60)
+    incident = steady("A", INC_START, 5) + emit("B", warn, INC_START, 2, 60)
+    incident += emit("B", warn, INC_START + timedelta(minutes=2), 36, 5)
+    findings = [f for f in run(baseline, incident) if f.resource == "B" and f.direction == "up"]
+    assert findings, "a twelvefold rise of B's warning must be reported"
+    assert all(f.onset >= INC_START + timedelta(minutes=2) - timedelta(seconds=1) for f in findings)

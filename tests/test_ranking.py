@@ -231,3 +231,81 @@ def test_a_likely_false_alarm_abstains_but_keeps_what_it_saw() -> None:
     # Whatever is still listed is a weak lead, not a confident answer.
     assert all(h.confidence < 0.5 for h in ranking.hypotheses)
     _assert_cites_only_existing_findings(ranking, findings)
+
+
+def _partition(zone: str, via: str, score: float, onset_minute: float, delta: float = 300.0) -> Finding:
+    signal = f"Test/Latency p99 of {via} only in {zone}"
+    return Finding(
+        id=Finding.make_id("metric", zone, signal), domain="infrastructure", kind="metric", resource=zone, signal=signal,
+        summary=f"{via} latency moved only in {zone}", onset=_at(onset_minute), score=score, direction="up",
+        evidence=Evidence(baseline_value=100.0, incident_value=100.0 + delta,
+                          details={"metric": "Latency", "stat": "p99", "traffic": 0, "via": via}),
+    )
+
+
+def _latency(resource: str, score: float, onset_minute: float, delta: float) -> Finding:
+    signal = "Test/Latency p99"
+    return Finding(
+        id=Finding.make_id("metric", resource, signal), domain="application", kind="metric", resource=resource, signal=signal,
+        summary=f"{resource} latency up", onset=_at(onset_minute), score=score, direction="up",
+        evidence=Evidence(baseline_value=100.0, incident_value=100.0 + delta,
+                          details={"metric": "Latency", "stat": "p99", "traffic": 0}),
+    )
+
+
+def _zonal_topology() -> Topology:
+    edges = [("alb", "web"), ("web", "api")] + [(s, z) for s in ("web", "api") for z in ("az-a", "az-b")]
+    return _topology(edges, {"az-a": "AWS::EC2::AvailabilityZone", "az-b": "AWS::EC2::AvailabilityZone"})
+
+
+def test_a_zone_that_several_services_degrade_in_is_blamed_over_the_services() -> None:
+    # web and api both got slower, and in both the slowdown sits in az-b: a zonal gray failure.
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.95, 1),
+        _latency("web", 0.95, 0, 250.0),
+        _latency("api", 0.95, 0, 200.0),
+        _partition("az-b", "web", 0.95, 0),
+        _partition("az-b", "api", 0.95, 0),
+    ]
+    ranking = rank(findings, _scope(_zonal_topology()), TRIGGER)
+    assert ranking.hypotheses[0].resource == "az-b"
+
+
+def test_one_service_misbehaving_in_one_zone_does_not_blame_the_zone() -> None:
+    # Only api's series in az-b moved: that is api's problem (one bad task), not the zone's.
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.95, 1),
+        _latency("api", 0.95, 0, 200.0),
+        _partition("az-b", "api", 0.95, 0),
+    ]
+    ranking = rank(findings, _scope(_zonal_topology()), TRIGGER)
+    assert ranking.hypotheses[0].resource == "api"
+    assert "az-b" not in [h.resource for h in ranking.hypotheses]
+
+
+def test_a_changed_resource_seen_healthy_inherits_nothing_from_its_callers() -> None:
+    # alb -> api -> config. api fails right after config changed: config is the suspect when
+    # nothing is known of it, but not when its own telemetry was observed and looked normal.
+    topology = _topology([("alb", "api"), ("api", "config")])
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.95, 2),
+        _metric("api", "Errors", 0.95, 0),
+        _change("config", "PutParameter", -3, 0.9),
+    ]
+    unseen = rank(findings, _scope(topology), TRIGGER)
+    assert unseen.hypotheses[0].resource == "config"
+    seen = rank(findings, _scope(topology), TRIGGER, observed={"config"})
+    assert seen.hypotheses[0].resource == "api"
+
+
+def test_a_small_slowdown_below_cannot_explain_a_large_one_above() -> None:
+    # alb -> api -> db: db's p99 rose by 2 ms, api's by 400 ms. db is anomalous (its baseline is
+    # tight) but cannot account for api's slowdown: api spends the time itself.
+    topology = _topology([("alb", "api"), ("api", "db")])
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.95, 1),
+        _latency("api", 0.99, 0, 400.0),
+        _latency("db", 0.99, 0, 2.0),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "api"
