@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install demo test eval bench clean
 
+DATASETS ?= ../shared/datasets
+
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -19,6 +21,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# Import the real datasets and the game-day suite, evaluate, and fail under the gate.
+eval: $(STAMP)
+	rm -rf out/bundles
+	$(BIN)/investigator import petshop $(DATASETS)/petshop/dataset out/bundles/petshop
+	$(BIN)/investigator import nezha $(DATASETS)/nezha-trainticket out/bundles/nezha
+	$(BIN)/investigator gameday generate --out out/bundles/gameday
+	$(BIN)/investigator eval out/bundles --json out/eval.json --markdown out/eval.md --gate evals/gates/dev.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
