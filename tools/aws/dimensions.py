@@ -27,6 +27,10 @@ def names_resource(value: str, known: Iterable[str]) -> str | None:
     known_set = known if isinstance(known, (set, frozenset)) else set(known)
     if value in known_set:
         return value
+    # A tail after a separator (the resource part of an ARN, even when the id holds ':' itself).
+    for match in _SPLIT.finditer(value):
+        if value[match.end():] in known_set:
+            return value[match.end():]
     for part in reversed([p for p in _SPLIT.split(value) if p]):
         if part in known_set:
             return part

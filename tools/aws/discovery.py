@@ -5,6 +5,7 @@ Each describer is bounded and independent: one that is denied or unavailable add
 enrich resources already known (from the service graph, traces, metrics or the alarm);
 load balancers, target groups, certificates, functions, ECS services and databases are
 added with the attributes an engineer checks first (health, expiry, capacity, placement).
+Tags become attributes under their own keys; a described attribute of the same name wins.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def _tags(factory: ClientFactory, known: set[str]) -> list[Resource]:
         for item in page.get("ResourceTagMappingList") or []:
             name = names_resource(item["ResourceARN"], known)
             if name:
-                attrs = {f"tag:{t['Key']}": str(t["Value"]) for t in item.get("Tags") or []}
+                attrs = {str(t["Key"]): str(t["Value"]) for t in item.get("Tags") or []}
                 found.append(Resource(id=name, type="", attributes={"arn": item["ResourceARN"], **attrs}))
     return found
 

@@ -183,7 +183,8 @@ class AwsSource(TelemetrySource):
 
         described, described_notes = describe_resources(self.factory, set(resources))
         notes.extend(described_notes)
-        for item in described:
+        # Tags first, describes after: what AWS reports about a resource beats what someone tagged.
+        for item in sorted(described, key=lambda r: r.type != ""):
             current = resources.get(item.id)
             if current is None:
                 resources[item.id] = item

@@ -2,7 +2,8 @@
 
 - answers what moto lacks from the loaded scenario: CloudTrail LookupEvents, AWS Health
   (DescribeEvents, DescribeAffectedEntities, DescribeEventDetails), CloudWatch
-  DescribeAlarmHistory and the X-Ray service graph;
+  DescribeAlarmHistory, the X-Ray service graph, and the tagging API (the topology's
+  resource attributes as tags, which is how the live source reads them back);
 - turns moto's HTML 500 for an unimplemented operation into an AWS-style 501 error in the
   request's protocol, which botocore does not retry (it retries a 500 for ~11 s);
 - inflates gzip request bodies, which moto's server cannot read.
@@ -31,6 +32,7 @@ from tools.emulator.scenario import (
     health_arn,
     health_item,
     service_graph,
+    tagged_resources,
 )
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -39,7 +41,7 @@ StartResponse = Callable[..., Any]
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
 _CBOR_PATH = re.compile(r"/service/[^/]+/operation/([^/?]+)")
 # signing name -> botocore service name, for the services the layer answers itself
-_SERVICES = {"monitoring": "cloudwatch", "cloudtrail": "cloudtrail", "health": "health", "xray": "xray"}
+_SERVICES = {"monitoring": "cloudwatch", "cloudtrail": "cloudtrail", "health": "health", "xray": "xray", "tagging": "resourcegroupstaggingapi"}
 _REST_OPERATIONS = {("xray", "/ServiceGraph"): "GetServiceGraph"}
 
 
@@ -138,6 +140,7 @@ class FrontLayer:
             ("health", "DescribeEventDetails"): self.health_details,
             ("monitoring", "DescribeAlarmHistory"): self.alarm_history,
             ("xray", "GetServiceGraph"): self.service_graph,
+            ("tagging", "GetResources"): self.tagged_resources,
         }
 
     # -- WSGI -------------------------------------------------------------------------------
@@ -258,3 +261,7 @@ class FrontLayer:
             "Services": service_graph(self.scenario.manifest),
             "ContainsOldGroupVersions": False,
         }
+
+    def tagged_resources(self, params: dict[str, Any]) -> dict[str, Any]:
+        assert self.scenario is not None
+        return {"ResourceTagMappingList": tagged_resources(self.scenario.manifest, self.scenario.region)}

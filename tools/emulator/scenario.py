@@ -223,3 +223,17 @@ def alarm_history_item(manifest: IncidentManifest) -> dict[str, Any]:
         "HistorySummary": "Alarm updated from OK to ALARM",
         "HistoryData": json.dumps(data),
     }
+
+
+def tagged_resources(manifest: IncidentManifest, region: str) -> list[dict[str, Any]]:
+    """The topology's resources as tagging-API entries: their attributes as tags.
+
+    The ARN ends in the resource id so the live source maps it back whatever the id holds."""
+    return [
+        {
+            "ResourceARN": f"arn:aws:emulator:{region}:000000000000:resource/{r.id}",
+            "Tags": [{"Key": k, "Value": str(v)} for k, v in sorted(r.attributes.items())],
+        }
+        for r in manifest.topology.resources
+        if r.attributes
+    ]

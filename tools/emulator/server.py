@@ -29,8 +29,10 @@ def make_server(port: int, scenario: Any) -> Any:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server as werkzeug_server
 
+    from tools.emulator.fast_metrics import install
     from tools.emulator.front import FrontLayer
 
+    install()
     app = FrontLayer(DomainDispatcherApplication(create_backend_app), scenario)
     return werkzeug_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
 
