@@ -275,3 +275,24 @@ def test_the_onset_of_a_template_that_spikes_is_when_its_rate_rose_not_its_first
     findings = [f for f in run(baseline, incident) if f.resource == "B" and f.direction == "up"]
     assert findings, "a twelvefold rise of B's warning must be reported"
     assert all(f.onset >= INC_START + timedelta(minutes=2) - timedelta(seconds=1) for f in findings)
+
+
+def test_lines_before_the_onset_join_the_reference() -> None:
+    baseline, incident = new_exception_case()
+    early = INC_START - timedelta(minutes=5)
+    incident += steady("A", early, 5)[:-1] + steady("B", early, 5)[:-1]  # normal minutes before the onset
+    findings = log_findings(
+        frame(incident),
+        frame(baseline),
+        incident_start=early,
+        incident_end=INC_END,
+        baseline_window=BASELINE,
+        onset=INC_START,
+    )
+    top = max(findings, key=lambda f: f.score)
+    assert top.signal.startswith("new error template: ")
+    # Reference: 10 baseline minutes + 5 normal minutes before the onset; incident: 5 minutes.
+    assert top.evidence.details["baseline_minutes"] == pytest.approx(15.0)
+    assert top.evidence.details["incident_minutes"] == pytest.approx(5.0)
+    assert "before the onset" in str(top.evidence.details["reference"])
+    assert top.evidence.details["p_value"] == pytest.approx((7.5 / 22.5) ** 20, rel=1e-2)

@@ -68,10 +68,11 @@ _EXCEPTION_HEAD = re.compile(
 class _Span:
     start: datetime
     end: datetime
+    extra_minutes: float = 0.0  # a reference made of two stretches: the baseline and a pre-onset part
 
     @property
     def minutes(self) -> float:
-        return max((self.end - self.start).total_seconds() / 60.0, 1.0 / 60.0)
+        return max((self.end - self.start).total_seconds() / 60.0 + self.extra_minutes, 1.0 / 60.0)
 
 
 def log_findings(
@@ -88,8 +89,9 @@ def log_findings(
     """Findings about log templates per resource; frames have `tools.source.LOG_COLUMNS`.
 
     `baseline_window` is the period the baseline frame covers (default: the span of its
-    timestamps). With no baseline lines at all, the incident window is split at `onset`
-    (default: its midpoint) and its first part serves as the reference; findings say so.
+    timestamps). `onset` is when trouble likely began: incident lines before it are normal
+    and join the reference. With no baseline lines at all, the incident window is split at
+    `onset` (default: its midpoint) and its first part is the only reference; findings say so.
     """
     inc_span = _Span(as_utc(incident_start), as_utc(incident_end))
     inc = _prepare(incident)
@@ -108,10 +110,21 @@ def log_findings(
         reference = "the first part of the incident window (no baseline logs)"
         if base.empty or inc.empty:
             return []
-    elif baseline_window is not None:
-        base_span = _covered(_Span(baseline_window.start, baseline_window.end), base["timestamp"])
     else:
-        base_span = _Span(base["timestamp"].min().to_pydatetime(), base["timestamp"].max().to_pydatetime())
+        if baseline_window is not None:
+            base_span = _covered(_Span(baseline_window.start, baseline_window.end), base["timestamp"])
+        else:
+            base_span = _Span(base["timestamp"].min().to_pydatetime(), base["timestamp"].max().to_pydatetime())
+        if onset is not None and inc_span.start < as_utc(onset) < inc_span.end:
+            split = as_utc(onset)
+            before = inc["timestamp"] < pd.Timestamp(split)
+            if before.any() and not before.all():
+                base = pd.concat([base, inc[before]], ignore_index=True)
+                inc = inc[~before].reset_index(drop=True)
+                pre_minutes = (split - inc_span.start).total_seconds() / 60.0
+                base_span = _Span(base_span.start, base_span.end, base_span.extra_minutes + pre_minutes)
+                inc_span = _Span(split, inc_span.end)
+                reference = "baseline and the incident window before the onset"
 
     mined = mine(pd.concat([base["message"], inc["message"]], ignore_index=True), miner)
     base["template"] = mined.template_ids[: len(base)]
