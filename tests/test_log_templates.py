@@ -92,9 +92,10 @@ def test_shared_miner_keeps_ids_comparable_across_calls() -> None:
 
 
 def test_nulls_and_non_strings_do_not_break_mining() -> None:
-    mined = mine(pd.Series(["value 1", None, 7, "value 2"], dtype=object))
+    mined = mine(pd.Series(["value 1", None, 7, "value 2", float("nan")], dtype=object))
     assert mined.template_ids[0] == mined.template_ids[3]
-    assert len(mined.template_ids) == 4
+    assert mined.template_of(1) == "" and mined.template_of(4) == ""
+    assert mined.template_of(2) == "<*>"
     assert mine([]).template_ids.tolist() == []
 
 

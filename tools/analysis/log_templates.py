@@ -1,30 +1,30 @@
 """Log template mining: turn free-text log messages into a small set of templates.
 
-A Drain-style parser (He et al., ICWS 2017) with general variable masks:
+A Drain-style parser (He et al., ICWS 2017) with one general variable mask:
 
-1. Mask variables with precompiled regexes (UUIDs, IPs, hex, numbers and any token that
-   holds a digit, paths, quoted ids) so that `took 12 ms` and `took 913 ms` become the
-   same masked line `took <*> ms`.
-2. Deduplicate masked lines (pandas factorize): a million lines of real logs usually hold
-   a few thousand distinct masked lines, and only those reach the parse tree.
+1. Mask variables (paths, written-out dates, and any token holding a digit: numbers, hex,
+   IPs, UUIDs, ids) so that `took 12 ms` and `took 913 ms` become the same masked line
+   `took <*> ms`. Each distinct message is masked once, with RE2 through pyarrow.
+2. Deduplicate masked lines (Arrow dictionary encoding): a million lines of real logs
+   usually hold a few thousand distinct masked lines, and only those reach the parse tree.
 3. Drain's fixed-depth tree: route by token count and the first tokens, then pick the
-   most similar cluster in the leaf (share of equal tokens, wildcards count as equal) and
-   generalise the template where tokens differ; open a new cluster when no cluster is
-   similar enough.
+   most similar template in the leaf (the share of equal constant tokens) and generalise
+   it where tokens differ; open a new template when none is similar enough.
 
-What the caller passes: the *message* part of a log line only — not the timestamp,
-level, logger or pid prefix a log shipper adds (loghub's `Content` column; a CloudWatch
-event's `message` after the shipper's prefix is removed). Prefixes with timestamps would be
-masked anyway, but a level word or logger name in front changes the tree route.
+What the caller passes: the *message* of a log line, not the prefix a log shipper adds
+(loghub's `Content` column; a CloudWatch event's `message`). A prefix the application
+writes itself (time, level, logger, trace ids) is harmless: its variable parts are masked,
+and its level word rightly keeps ERROR and INFO lines apart.
 
 One configuration serves every system: nothing here is tuned to a particular log source.
+See docs/log-analysis.md for the measured accuracy and throughput.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -90,8 +90,9 @@ def _to_arrow(messages: pd.Series) -> pa.Array:
     try:
         values = pa.array(messages, type=pa.large_string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
-        # Non-string objects (numbers, bytes) in the column: take their text.
-        values = pa.array(messages.astype(str), type=pa.large_string(), from_pandas=True)
+        # Non-string objects (numbers, bytes) in the column: take their text, keep nulls null.
+        text = messages.map(lambda v: None if v is None or (isinstance(v, float) and v != v) else str(v))
+        values = pa.array(text, type=pa.large_string(), from_pandas=True)
     if isinstance(values, pa.ChunkedArray):  # pandas' Arrow-backed string dtype
         values = values.combine_chunks()
     return pc.fill_null(values, "")
