@@ -169,13 +169,12 @@ class TemplateMiner:
         self._vocabulary: dict[str, int] = {WILDCARD: 0}
         self._words: list[str] = [WILDCARD]
         self._wild = np.ones(1, dtype=bool)
-        self._rows: list[np.ndarray] = []
         self._leaf_of: list[tuple[_Leaf, int]] = []
         self._sizes: list[int] = []
         self._memo: dict[str, int] = {}
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._leaf_of)
 
     def template(self, template_id: int) -> str:
         leaf, slot = self._leaf_of[template_id]
@@ -231,9 +230,8 @@ class TemplateMiner:
                 cluster_id = leaf.ids[slot]
                 self._sizes[cluster_id] += count
                 return cluster_id
-        cluster_id = len(self._rows)
+        cluster_id = len(self._leaf_of)
         leaf.append(row, cluster_id)
-        self._rows.append(row)
         self._leaf_of.append((leaf, leaf.n - 1))
         self._sizes.append(count)
         return cluster_id
