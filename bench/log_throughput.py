@@ -87,6 +87,8 @@ class _Recipe:
 def base_lines(datasets: Path) -> list[tuple[str, str]]:
     loghub = datasets / "loghub-2k"
     if not loghub.is_dir():
+        print(f"loghub-2k not found at {loghub}: using a 4-template synthetic mix, not comparable "
+              "with the documented figures", file=sys.stderr)
         return [(c.replace("{n}", "1").replace("{w}", "alice"), t) for c, t in _SYNTHETIC]
     pairs: list[tuple[str, str]] = []
     for system in SYSTEMS:
