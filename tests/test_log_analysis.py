@@ -296,3 +296,13 @@ def test_lines_before_the_onset_join_the_reference() -> None:
     assert top.evidence.details["incident_minutes"] == pytest.approx(5.0)
     assert "before the onset" in str(top.evidence.details["reference"])
     assert top.evidence.details["p_value"] == pytest.approx((7.5 / 22.5) ** 20, rel=1e-2)
+
+
+def test_records_outside_the_windows_are_not_counted() -> None:
+    # A source that hands back a few extra minutes after the incident window: the burst of
+    # errors there is outside the incident and must not count in its rate.
+    baseline = steady("A", T0, 10)
+    incident = steady("A", INC_START, 5) + emit(
+        "A", lambda i: f"ERROR job {i} failed: disk full", INC_END + timedelta(minutes=1), 40, 3
+    )
+    assert run(baseline, incident) == []

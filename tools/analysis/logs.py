@@ -94,8 +94,10 @@ def log_findings(
     `onset` (default: its midpoint) and its first part is the only reference; findings say so.
     """
     inc_span = _Span(as_utc(incident_start), as_utc(incident_end))
-    inc = _prepare(incident)
+    inc = _within(_prepare(incident), inc_span)
     base = _prepare(baseline)
+    if baseline_window is not None:
+        base = _within(base, _Span(baseline_window.start, baseline_window.end))
     if inc.empty:
         return []
     inc_span = _covered(inc_span, inc["timestamp"])
@@ -136,6 +138,12 @@ def log_findings(
     candidates = _adjust(candidates)
     candidates = _strongest(candidates[candidates["p_adj"] <= ALPHA], max_per_resource)
     return _to_findings(candidates, base, inc, base_span, inc_span, mined.templates, kinds, reference)
+
+
+def _within(frame: pd.DataFrame, span: _Span) -> pd.DataFrame:
+    """Rows inside `span` (bounds included): rates are per minute of that span only."""
+    inside = (frame["timestamp"] >= pd.Timestamp(span.start)) & (frame["timestamp"] <= pd.Timestamp(span.end))
+    return frame if inside.all() else frame[inside].reset_index(drop=True)
 
 
 def _covered(span: _Span, times: pd.Series) -> _Span:
