@@ -306,3 +306,19 @@ def test_records_outside_the_windows_are_not_counted() -> None:
         "A", lambda i: f"ERROR job {i} failed: disk full", INC_END + timedelta(minutes=1), 40, 3
     )
     assert run(baseline, incident) == []
+
+
+def test_summaries_quote_the_message_not_the_header_the_application_writes() -> None:
+    baseline = steady("B", T0, 10)
+    incident = steady("B", INC_START, 5) + emit(
+        "B",
+        lambda i: f"10:2{i % 10}:0{i % 6}.{100 + i} ERROR c.e.Stock#{40 + i} TraceID: a{i}f9 SpanID: b{i}e7 "
+        f"[reserve][No stock for item]",
+        INC_START,
+        20,
+        10,
+    )
+    top = max(run(baseline, incident), key=lambda f: f.score)
+    assert "'ERROR [reserve][No stock for item]'" in top.summary
+    assert "TraceID" not in top.summary
+    assert "TraceID" in top.signal  # the signal keeps the whole template: ids stay distinct

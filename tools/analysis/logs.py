@@ -57,6 +57,7 @@ _NETWORK = re.compile(
     r"failed to connect|unable to connect|host is down",
     re.IGNORECASE,
 )
+_ONLY_VARIABLE = re.compile(r"(?:<\*>|[^\w<>*\s])+")
 # Exception heads: the innermost `Caused by:` wins, as the root of the chain.
 _CAUSED_BY = re.compile(r"Caused by:\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?::\s*([^\n]*))?")
 _EXCEPTION_HEAD = re.compile(
@@ -366,7 +367,8 @@ def _finding(row, rows: pd.DataFrame, still: pd.DataFrame | None, base_span: _Sp
     )
     domain: Domain = "network" if network else "application"
     compared = f"{rate_b:.1f}/min before" if reference == "baseline" else f"{rate_b:.1f}/min in {reference}"
-    what = f"{exception[0]}: {exception[1]}" if exception[0] and exception[1] else (exception[0] or short)
+    readable = _readable(template)
+    what = f"{exception[0]}: {exception[1]}" if exception[0] and exception[1] else (exception[0] or readable)
     if kind == "new":
         label = "error template" if error else "log template"
         signal = f"new {label}: {short}"
@@ -385,7 +387,7 @@ def _finding(row, rows: pd.DataFrame, still: pd.DataFrame | None, base_span: _Sp
         onset = _rise_onset(rows["timestamp"], inc_span.start, inc_span.end)
     elif kind == "stopped":
         signal = f"log template stopped: {short}"
-        summary = f"{resource} stopped logging {_quote(short)} ({compared}, {rate_i:.1f}/min now)"
+        summary = f"{resource} stopped logging {_quote(readable)} ({compared}, {rate_i:.1f}/min now)"
         onset = still["timestamp"].max() if still is not None else pd.Timestamp(inc_span.start)
     else:
         signal = "stopped logging"
@@ -488,6 +490,26 @@ def _exception_of(messages: pd.Series) -> tuple[str | None, str | None]:
 def _shorten(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _readable(template: str) -> str:
+    """The template without the header an application writes before its message (time,
+    logger, `TraceID: <*>`-style ids), keeping the level word: what an engineer reads."""
+    tokens = template.split()
+    kept: list[str] = []
+    i = 0
+    while i < len(tokens):
+        if _ONLY_VARIABLE.fullmatch(tokens[i]):
+            i += 1
+        elif tokens[i].endswith((":", "=")) and i + 1 < len(tokens) and _ONLY_VARIABLE.fullmatch(tokens[i + 1]):
+            i += 2
+        elif _ERROR_LEVEL_UPPER.fullmatch(tokens[i]) or _QUIET_LEVEL.fullmatch(tokens[i]):
+            kept.append(tokens[i])
+            i += 1
+        else:
+            break
+    rest = tokens[i:]
+    return " ".join(kept + rest) if rest else template
 
 
 def _quote(text: str) -> str:
