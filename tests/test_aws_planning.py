@@ -42,6 +42,17 @@ def test_dimension_value_naming_a_known_resource_wins():
     assert resource_for_dimensions({"TargetGroup": "targetgroup/checkout/1", "LoadBalancer": "app/web-alb/2"}, known) == "web-alb"
 
 
+def test_location_dimensions_slice_a_resource_they_do_not_name_it():
+    known = {"cart", "eu-west-1a"}
+    assert resource_for_dimensions({"AvailabilityZone": "eu-west-1a", "Service": "cart"}, known) == "cart"
+    assert resource_for_dimensions({"AvailabilityZone": "eu-west-1a", "LoadBalancer": "app/shop/1"}, set()) == "app/shop/1"
+    # Alone, a zone is what the metric is about.
+    assert resource_for_dimensions({"AvailabilityZone": "eu-west-1a"}, known) == "eu-west-1a"
+    # Seeding keeps the zone slices apart.
+    seeded = seeded_dimensions("cart", "Latency", "p99", '{"AvailabilityZone": "eu-west-1a", "Service": "cart"}', known)
+    assert seeded == {"AvailabilityZone": "eu-west-1a", "Service": "cart", "Statistic": "p99"}
+
+
 def test_unknown_dimensions_single_value_or_joined_names():
     assert resource_for_dimensions({"FunctionName": "resize"}, set()) == "resize"
     assert resource_for_dimensions({"ServiceName": "web", "ClusterName": "prod"}, set()) == "ClusterName=prod,ServiceName=web"

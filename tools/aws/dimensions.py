@@ -10,8 +10,10 @@ The rule, the same for every service (no service names in code):
 3. Otherwise the resource is the dimensions written `Name=value` joined by `,` in name order
    (`ClusterName=prod,ServiceName=web`), so distinct dimension sets never merge.
 
-A `Statistic` dimension is not part of the identity: the local emulator uses it to carry
-series whose statistic moto cannot compute (percentiles), see docs/live-aws.md.
+Location dimensions (`AvailabilityZone`, `Region`) slice a resource's metric rather than
+name its resource: they take part only when a metric has no other dimension. A `Statistic`
+dimension is not part of the identity at all: the local emulator uses it to carry series
+whose statistic moto cannot compute (percentiles), see docs/live-aws.md.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 STAT_DIMENSION = "Statistic"
+LOCATION_DIMENSIONS = frozenset({"AvailabilityZone", "Region"})
 _SPLIT = re.compile(r"[/:]")
 
 
@@ -44,6 +47,7 @@ def identity(dimensions: Mapping[str, str]) -> dict[str, str]:
 def resource_for_dimensions(dimensions: Mapping[str, str], known: Iterable[str]) -> str | None:
     """The resource id of a metric with these dimensions; None for a metric without any."""
     dims = identity(dimensions)
+    dims = {k: v for k, v in dims.items() if k not in LOCATION_DIMENSIONS} or dims
     known_set = set(known)
     for name in sorted(dims):
         hit = names_resource(dims[name], known_set)

@@ -17,7 +17,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
 from agent.domain import ChangeEvent, HealthEvent, as_utc
-from tools.aws.dimensions import STAT_DIMENSION, resource_for_dimensions
+from tools.aws.dimensions import LOCATION_DIMENSIONS, STAT_DIMENSION, resource_for_dimensions
 from tools.aws.statistics import default_stat
 from tools.bundle.format import IncidentManifest
 from tools.bundle.source import BundleSource
@@ -94,7 +94,8 @@ def seeded_dimensions(resource: str, metric: str, stat: str, dimensions: str | d
     if resource_for_dimensions(dims, known | {resource}) != resource:
         dims[RESOURCE_DIMENSION] = resource
         if resource_for_dimensions(dims, known | {resource}) != resource:
-            dims = {RESOURCE_DIMENSION: resource}
+            # Keep the location slices so per-zone series stay apart.
+            dims = {RESOURCE_DIMENSION: resource, **{k: v for k, v in dims.items() if k in LOCATION_DIMENSIONS}}
     if stat != default_stat(metric):
         dims[STAT_DIMENSION] = stat
     return dims
