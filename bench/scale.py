@@ -285,7 +285,9 @@ def build_topology(rng: np.random.Generator, n: int) -> _Topo:
     callers = topo.callers
     # The root cause: a layer-3 ECS service with callers and callees, so it has a cascade above
     # and healthy dependencies below.
-    candidates = [i for i in by_layer[3] if types[i] == ECS and callers[i] and callees[i]]
+    candidates = [i for i in by_layer[3] if types[i] == ECS and callers[i] and callees[i]] or [
+        i for i in range(1, len(ids)) if types[i] == ECS and layer[i] >= 2 and callers[i] and callees[i]
+    ]
     topo.root_cause = int(candidates[rng.integers(len(candidates))])
     blast = topo.ancestors(topo.root_cause) | {topo.root_cause}
     bystanders = [i for i in range(1, len(ids)) if types[i] == ECS and i not in blast]
@@ -760,7 +762,7 @@ CALL_ORDER = ("load metrics.parquet", "load logs.parquet", "load spans.parquet",
 
 def table(rows: list[dict]) -> str:
     """The results as a Markdown table (what docs/performance.md shows)."""
-    head = ["factor", "resources", "series", "log lines", "spans", "generate s", "investigate s", "peak RSS MB",
+    head = ["factor", "resources", "series", "log lines", "spans", "generate s", "investigate s", "investigate CPU s", "peak RSS MB",
             *NODE_ORDER, "#1 is root cause"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     for row in rows:
@@ -770,7 +772,7 @@ def table(rows: list[dict]) -> str:
         nodes = row.get("nodes", {})
         verdict = "yes" if row["correct"] else f"no (#1 {row['top']}, root cause rank {row['rank_of_root_cause']})"
         cells = [f"x{row['factor']:g}", f"{row['resources']:,}", f"{row['series']:,}", f"{row['log_lines']:,}", f"{row['spans']:,}",
-                 f"{row['generate_s']:.1f}", f"{row['investigate_s']:.1f}", f"{row['peak_rss_mb']:,.0f}",
+                 f"{row['generate_s']:.1f}", f"{row['investigate_s']:.1f}", f"{row['cpu_s']:.1f}", f"{row['peak_rss_mb']:,.0f}",
                  *(f"{nodes.get(n, 0.0):.1f}" for n in NODE_ORDER), verdict]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
