@@ -38,7 +38,12 @@ def credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def emulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[EmulatorState, Path]]:
-    bundle: Path = request.param(tmp_path / "bundle") if callable(request.param) else request.param
+    if callable(request.param):
+        (tmp_path / "bundles").mkdir()
+        bundle: Path = request.param(tmp_path / "bundles")
+        bundle = bundle if (bundle / "incident.yaml").is_file() else next((tmp_path / "bundles").iterdir())
+    else:
+        bundle = request.param
     if not (bundle / "incident.yaml").is_file():
         pytest.skip(f"bundle {bundle} not present")
     state_dir = tmp_path / "state"
@@ -55,7 +60,16 @@ def _top(investigation) -> tuple[str, str] | None:
     return investigation.hypotheses[0].resource, investigation.hypotheses[0].cause
 
 
-@pytest.mark.parametrize("emulator", [DEMO, database_saturation, queue_outage], indirect=True, ids=["demo", "db-saturation", "queue-outage"])
+def gray_failure(out: Path) -> Path:
+    """A game-day incident (evals/gameday): one zone of a service degrades, per-zone metrics."""
+    generate = pytest.importorskip("evals.gameday.generate")
+    return generate.write(generate.build("gray-failure-az", 1), out)
+
+
+@pytest.mark.parametrize(
+    "emulator", [DEMO, database_saturation, queue_outage, gray_failure], indirect=True,
+    ids=["demo", "db-saturation", "queue-outage", "gameday-gray-failure-az"],
+)
 def test_live_investigation_ranks_like_the_offline_replay_and_its_recording_too(emulator, credentials, tmp_path):
     state, bundle = emulator
     truth = load_manifest(bundle).ground_truth
