@@ -52,6 +52,10 @@ def start_emulator(
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> EmulatorState:
     """Start the emulator in the background and wait until it is seeded; UserError on any problem."""
+    import importlib.util
+
+    if importlib.util.find_spec("moto") is None:
+        raise UserError("the emulator needs moto's server: pip install 'aws-incident-investigator[emulator]'")
     state_file = state_dir / STATE_FILE
     running = read_state(state_file)
     if running is not None and is_emulator_process(running.pid):
