@@ -1,0 +1,1 @@
+"""Live AWS: a boto3-backed TelemetrySource, alarm resolution, recording (docs/live-aws.md)."""
