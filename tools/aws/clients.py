@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,13 +45,18 @@ class ClientFactory:
         self._sleep = sleep
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = {}
+        # boto3 sessions are not thread-safe, and the domain nodes read in parallel.
+        self._lock = threading.RLock()
 
     @property
     def session(self) -> boto3.Session:
-        if self._session is None:
-            # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the other SDKs and CLI v2 read.
-            region = self.target.region or os.environ.get("AWS_REGION") or None
-            self._session = boto3.Session(profile_name=self.target.profile, region_name=region)
+        with self._lock:
+            return self._session or self._new_session()
+
+    def _new_session(self) -> boto3.Session:
+        # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the other SDKs and CLI v2 read.
+        region = self.target.region or os.environ.get("AWS_REGION") or None
+        self._session = boto3.Session(profile_name=self.target.profile, region_name=region)
         return self._session
 
     @property
@@ -60,19 +66,22 @@ class ClientFactory:
     def client(self, service: str, *, region: str | None = None) -> Any:
         """The client for `service`; `region` overrides the session's (global APIs such as Health)."""
         key = f"{service}@{region or ''}"
-        if key not in self._clients:
-            config = Config(
-                retries={"mode": "standard", "total_max_attempts": self.target.max_attempts},
-                connect_timeout=self.target.connect_timeout,
-                read_timeout=self.target.read_timeout,
-                user_agent_extra="aws-incident-investigator",
-            )
-            client = self.session.client(
-                service, endpoint_url=self.target.endpoint_url, config=config, **({"region_name": region} if region else {})
-            )
-            client.meta.events.register("before-call.*.*", self._count)
-            self._clients[key] = client
-        return self._clients[key]
+        with self._lock:
+            return self._clients.get(key) or self._create(key, service, region)
+
+    def _create(self, key: str, service: str, region: str | None) -> Any:
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": self.target.max_attempts},
+            connect_timeout=self.target.connect_timeout,
+            read_timeout=self.target.read_timeout,
+            user_agent_extra="aws-incident-investigator",
+        )
+        client = self.session.client(
+            service, endpoint_url=self.target.endpoint_url, config=config, **({"region_name": region} if region else {})
+        )
+        client.meta.events.register("before-call.*.*", self._count)
+        self._clients[key] = client
+        return client
 
     def _count(self, model: Any, **_: Any) -> None:
         self.meter.count_call(model.service_model.service_name, model.name)
