@@ -638,47 +638,53 @@ class Timing:
     rank_of_root_cause: int | None
     nodes: dict[str, float] = field(default_factory=dict)
     calls: dict[str, float] = field(default_factory=dict)
+    nodes_cpu: dict[str, float] = field(default_factory=dict)
+    calls_cpu: dict[str, float] = field(default_factory=dict)
     findings: int = 0
 
 
-def _timed(fn, label: str, sink: dict[str, float], lock: threading.Lock):
+def _timed(fn, label: str, sink: dict[str, float], lock: threading.Lock, cpu_sink: dict[str, float]):
+    """`fn`, adding its wall seconds to `sink` and its thread's CPU seconds to `cpu_sink`.
+
+    Nodes run in LangGraph's thread pool, so thread CPU time is what each one cost; wall
+    time also counts waiting for the GIL and for other processes on a shared machine.
+    """
     import functools
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.thread_time()
         try:
             return fn(*args, **kwargs)
         finally:
             with lock:
                 sink[label] = sink.get(label, 0.0) + time.perf_counter() - began
+                cpu_sink[label] = cpu_sink.get(label, 0.0) + time.thread_time() - cpu
 
     return wrapper
 
 
-def _install_timers(nodes: dict[str, float], calls: dict[str, float]) -> None:
+def _install_timers(nodes: dict[str, float], calls: dict[str, float], nodes_cpu: dict[str, float], calls_cpu: dict[str, float]) -> None:
     """Wrap the graph's nodes and the analyses they call with wall-clock timers."""
     import agent.graph as graph
-    import agent.nodes.common as common
     import agent.nodes.domains as domains
     import agent.nodes.hypothesize as hypothesize
     from tools.bundle.source import BundleSource
 
     lock = threading.Lock()
     for name in list(graph.DOMAIN_NODES):
-        graph.DOMAIN_NODES[name] = _timed(graph.DOMAIN_NODES[name], name, nodes, lock)
+        graph.DOMAIN_NODES[name] = _timed(graph.DOMAIN_NODES[name], name, nodes, lock, nodes_cpu)
     for name in ("scope", "hypothesize", "report"):
-        setattr(graph, name, _timed(getattr(graph, name), name, nodes, lock))
+        setattr(graph, name, _timed(getattr(graph, name), name, nodes, lock, nodes_cpu))
     for name in ("metric_findings", "constraint_findings", "alarm_metric_observation", "log_findings",
                  "service_trace_findings", "edge_trace_findings", "change_findings", "health_findings", "metrics_for"):
-        setattr(domains, name, _timed(getattr(domains, name), name, calls, lock))
-    hypothesize.rank = _timed(hypothesize.rank, "rank", calls, lock)
-    common.read_frames = _timed(common.read_frames, "read_frames", calls, lock)
+        setattr(domains, name, _timed(getattr(domains, name), name, calls, lock, calls_cpu))
+    hypothesize.rank = _timed(hypothesize.rank, "rank", calls, lock, calls_cpu)
     for name in ("metrics", "logs", "spans", "changes"):
-        setattr(BundleSource, name, _timed(getattr(BundleSource, name), f"source.{name}", calls, lock))
+        setattr(BundleSource, name, _timed(getattr(BundleSource, name), f"source.{name}", calls, lock, calls_cpu))
     for name in ("_metrics", "_logs", "_spans"):
         prop = getattr(BundleSource, name)
-        loader = _timed(prop.func, f"load {name[1:]}.parquet", calls, lock)
+        loader = _timed(prop.func, f"load {name[1:]}.parquet", calls, lock, calls_cpu)
         cached = type(prop)(loader)
         cached.__set_name__(BundleSource, name)
         setattr(BundleSource, name, cached)
@@ -692,7 +698,9 @@ def investigate_timed(path: Path, root_cause: str) -> Timing:
 
     nodes: dict[str, float] = {}
     calls: dict[str, float] = {}
-    _install_timers(nodes, calls)
+    nodes_cpu: dict[str, float] = {}
+    calls_cpu: dict[str, float] = {}
+    _install_timers(nodes, calls, nodes_cpu, calls_cpu)
     began, cpu = time.perf_counter(), time.process_time()
     result = investigate_bundle(path)
     elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
@@ -705,6 +713,7 @@ def investigate_timed(path: Path, root_cause: str) -> Timing:
         abstained=result.abstained, correct=bool(top and top.resource == root_cause and not result.abstained),
         rank_of_root_cause=ranked.index(root_cause) + 1 if root_cause in ranked else None,
         nodes={k: round(v, 2) for k, v in nodes.items()}, calls={k: round(v, 2) for k, v in calls.items()},
+        nodes_cpu={k: round(v, 2) for k, v in nodes_cpu.items()}, calls_cpu={k: round(v, 2) for k, v in calls_cpu.items()},
         findings=len(result.findings),
     )
 
@@ -763,13 +772,13 @@ CALL_ORDER = ("load metrics.parquet", "load logs.parquet", "load spans.parquet",
 def table(rows: list[dict]) -> str:
     """The results as a Markdown table (what docs/performance.md shows)."""
     head = ["factor", "resources", "series", "log lines", "spans", "generate s", "investigate s", "investigate CPU s", "peak RSS MB",
-            *NODE_ORDER, "#1 is root cause"]
+            *(f"{n} CPU s" for n in NODE_ORDER), "#1 is root cause"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---:" for _ in head) + "|"]
     for row in rows:
         if "investigate_s" not in row:
             lines.append(f"| x{row['factor']:g} | " + row.get("error", "") + " |")
             continue
-        nodes = row.get("nodes", {})
+        nodes = row.get("nodes_cpu") or row.get("nodes", {})
         verdict = "yes" if row["correct"] else f"no (#1 {row['top']}, root cause rank {row['rank_of_root_cause']})"
         cells = [f"x{row['factor']:g}", f"{row['resources']:,}", f"{row['series']:,}", f"{row['log_lines']:,}", f"{row['spans']:,}",
                  f"{row['generate_s']:.1f}", f"{row['investigate_s']:.1f}", f"{row['cpu_s']:.1f}", f"{row['peak_rss_mb']:,.0f}",
@@ -779,13 +788,14 @@ def table(rows: list[dict]) -> str:
 
 
 def call_table(rows: list[dict]) -> str:
-    """Seconds inside each analysis and read, summed over the nodes that call it."""
+    """CPU seconds inside each analysis and read, summed over the nodes that call it."""
     measured = [r for r in rows if "calls" in r]
     head = ["step", *(f"x{r['factor']:g}" for r in measured)]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "|".join("---:" for _ in measured) + "|"]
-    names = list(CALL_ORDER) + sorted({k for r in measured for k in r["calls"]} - set(CALL_ORDER))
+    spent = [r.get("calls_cpu") or r["calls"] for r in measured]
+    names = list(CALL_ORDER) + sorted({k for c in spent for k in c} - set(CALL_ORDER))
     for name in names:
-        lines.append(f"| {name} | " + " | ".join(f"{r['calls'].get(name, 0.0):.2f}" for r in measured) + " |")
+        lines.append(f"| {name} | " + " | ".join(f"{c.get(name, 0.0):.2f}" for c in spent) + " |")
     return "\n".join(lines)
 
 
@@ -800,10 +810,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--_generate", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--_investigate", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--root-cause", help=argparse.SUPPRESS)
+    parser.add_argument("--table", type=Path, help="print the tables of a --json file written earlier, and stop")
     args = parser.parse_args(argv)
 
     if args._generate:
         print(json.dumps(asdict(generate(args.factor, args._generate, seed=args.seed))))
+        return 0
+    if args.table:
+        rows = json.loads(args.table.read_text())
+        print(table(rows))
+        print()
+        print(call_table(rows))
         return 0
     if args._investigate:
         print(json.dumps(asdict(investigate_timed(args._investigate, args.root_cause))))
@@ -825,6 +842,8 @@ def main(argv: list[str] | None = None) -> int:
         if "error" in row:
             break
     print(table(rows))
+    print()
+    print("Per node and per step: CPU seconds of the thread that ran it (wall time on a shared machine also counts waiting).")
     print()
     print(call_table(rows))
     if args.json:
