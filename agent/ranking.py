@@ -17,6 +17,7 @@ abstains when no candidate is supported.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -29,6 +30,7 @@ SUPPORTED = 0.5  # a candidate must score this much to be proposed at all
 ONSET_TOLERANCE = timedelta(minutes=2)  # onsets this close count as simultaneous
 SYMPTOM_KINDS = ("metric", "log", "trace")
 MAX_HYPOTHESES = 5
+EXPLAIN_ALARM = 0.25  # weight of explaining the alarmed resource; the rest of the half explains the other anomalies
 # The operating point for abstention: below this confidence the top hypothesis is shown
 # as a weak lead but the investigation says no root cause is supported (false alarms).
 ABSTAIN_BELOW = 0.4
@@ -124,7 +126,7 @@ def _anomalous(cands: dict[str, Candidate], topology: Topology) -> dict[str, Can
 
 
 def _deltas(cand: Candidate) -> dict[tuple[str, str], float]:
-    """Size of each metric shift by (metric, stat), signed so that a bad change is positive."""
+    """Size of each metric shift by (metric, stat)."""
     out: dict[tuple[str, str], float] = {}
     for f in cand.symptoms:
         details = f.evidence.details
@@ -134,6 +136,11 @@ def _deltas(cand: Candidate) -> dict[tuple[str, str], float]:
         key = (str(details.get("metric")), str(details.get("stat")))
         out[key] = max(out.get(key, 0.0), delta)
     return out
+
+
+def _calls(cand: Candidate) -> float | None:
+    values = [float(f.evidence.details["calls"]) for f in cand.symptoms if "calls" in f.evidence.details]
+    return max(values) if values else None
 
 
 def share(cause: Candidate, effect: Candidate) -> float:
@@ -151,7 +158,12 @@ def share(cause: Candidate, effect: Candidate) -> float:
     common = [k for k in mine if k in theirs and theirs[k] > 0]
     if not common:
         return 1.0
-    return max(min(1.0, mine[k] / theirs[k]) for k in common)
+    # Means add up over calls, percentiles do not: compare averages where both have them.
+    averages = [k for k in common if k[1].lower() in ("average", "avg", "mean")]
+    # A dependency called k times per call of its caller adds k times its own slowdown.
+    calls_cause, calls_effect = _calls(cause), _calls(effect)
+    flow = calls_cause / calls_effect if calls_cause and calls_effect else 1.0
+    return max(min(1.0, mine[k] * flow / theirs[k]) for k in (averages or common))
 
 
 def explains(cause: Candidate, effect: Candidate, anomalous: dict[str, Candidate], topology: Topology) -> float:
@@ -212,7 +224,7 @@ def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology,
         cand.explains_alarm = 1.0
     elif entry in above and entry in anomalous:
         cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology)
-    cand.score = cand.anomaly * (1.0 - 0.8 * cand.victim) * (0.5 + 0.25 * cand.explains_alarm + 0.25 * cand.explains)
+    cand.score = cand.anomaly * (1.0 - 0.8 * cand.victim) * (0.5 + EXPLAIN_ALARM * cand.explains_alarm + (0.5 - EXPLAIN_ALARM) * cand.explains)
     cand.score = min(1.0, cand.score + 0.5 * cand.change * (1.0 - cand.score))
 
 
@@ -226,23 +238,37 @@ def confidence(top: Candidate, runner_up: Candidate | None, trigger_anomalous: b
     return round(max(0.0, min(0.99, value)), 3)
 
 
-_CONSTRAINT_WORDS = ("throttl", "limit", "quota", "concurren", "exhaust", "max", "full", "free", "expir", "certificate", "capacity", "too many")
-_COMPONENT_WORDS = ("cpu", "memory", "mem", "disk", "unhealthy", "healthy", "restart", "oom", "crash", "running", "node")
+_CONSTRAINT = re.compile(
+    r"throttl|limit|quota|exceed|exhaust|too many|no space|disk full|storage full|expir|certificate|"
+    r"reserved|max_?conn|out of capacity|insufficient", re.IGNORECASE)
+_COMPONENT = re.compile(r"cpu|memory|\bmem|disk|unhealthy|healthy|restart|oom|outofmemory|crash|killed|running|node", re.IGNORECASE)
+
+
+def _evidence_text(findings: list[Finding]) -> str:
+    parts = []
+    for f in findings:
+        parts += [f.signal, f.summary, *f.evidence.sample_logs[:1]]
+        parts += [str(f.evidence.details.get(k, "")) for k in ("exception_class", "exception_message", "constraint")]
+    return " ".join(parts)
 
 
 def cause_of(cand: Candidate, entry_traffic_up: bool) -> Cause:
-    text = " ".join(f.signal.lower() + " " + f.summary.lower() for f in cand.symptoms + cand.health)
+    """The cause category, from what the evidence on the candidate says (strongest first)."""
     if cand.change >= 0.25:
         return "change"
-    if any(w in text for w in _CONSTRAINT_WORDS):
-        return "constraint"
-    if cand.health or any(w in text for w in _COMPONENT_WORDS):
-        return "component"
-    if entry_traffic_up and all(f.evidence.details.get("traffic") == 1 for f in cand.symptoms if f.kind == "metric"):
+    strongest = sorted(cand.symptoms + cand.health, key=lambda f: -f.score)[:6]
+    failures = [f for f in strongest if not f.evidence.details.get("traffic")]
+    surge = any(f.evidence.details.get("traffic") and f.direction == "up" and f.score >= 0.9 for f in cand.symptoms)
+    if entry_traffic_up and surge:
         return "traffic"
-    if any(f.domain == "network" for f in cand.symptoms):
+    if _CONSTRAINT.search(_evidence_text(failures)):
+        return "constraint"
+    seen_from_callers = [f for f in failures if f.evidence.details.get("via") or f.domain == "network"]
+    if failures and len(seen_from_callers) * 2 > len(failures) and not cand.health:
         return "dependency"
-    return "component" if cand.symptoms else "unknown"
+    if cand.health or _COMPONENT.search(_evidence_text(failures)) or cand.symptoms:
+        return "component"
+    return "unknown"
 
 
 _NEXT_STEPS: dict[str, list[str]] = {
@@ -333,10 +359,7 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[
     if not supported:
         why = f"{alarm_normal[0].summary}, and n" if alarm_normal else "N"
         return Ranking([], True, f"{why}o root cause is supported by the evidence. Strongest observations: {_strongest(findings)}")
-    trigger_anomalous = any(
-        f.resource == trigger.resource and f.kind == "metric" and f.evidence.details.get("metric") == trigger.metric
-        for f in findings if f.score >= ANOMALOUS
-    )
+    trigger_anomalous = not alarm_normal
     entry = cands.get(scope.entry)
     entry_traffic_up = bool(entry) and any(
         f.evidence.details.get("traffic") == 1 and f.direction == "up" for f in entry.symptoms

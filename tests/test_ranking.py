@@ -182,12 +182,14 @@ def test_no_findings_at_all_abstains() -> None:
 def test_confidence_is_lower_when_the_alarmed_metric_itself_looks_normal() -> None:
     findings, scope = _cascade()
     confirmed = rank(findings, scope, TRIGGER)
-    # Same anomaly on alb, but carried by another metric; the alarmed metric is within its baseline.
-    unconfirmed_findings = [
-        _metric("alb", "TargetResponseTime", 0.99, 3),
-        _metric("alb", ALARM_METRIC, 0.2, 3),
-        *findings[1:],
-    ]
+    # Same anomaly on alb, but carried by another metric; the metric analysis observed that the
+    # alarmed metric itself stayed within its baseline (the observation it emits in that case).
+    normal = Finding(
+        id=Finding.make_id("metric", "alb", f"{ALARM_METRIC} (alarmed metric)"), domain="application", kind="metric",
+        resource="alb", signal=f"{ALARM_METRIC} (alarmed metric)", summary="the alarmed metric shows no sustained shift",
+        score=0.2, evidence=Evidence(details={"metric": ALARM_METRIC, "alarm_metric_normal": 1}),
+    )
+    unconfirmed_findings = [_metric("alb", "TargetResponseTime", 0.99, 3), normal, *findings[1:]]
     unconfirmed = rank(unconfirmed_findings, scope, TRIGGER)
     assert confirmed.hypotheses[0].resource == unconfirmed.hypotheses[0].resource == "db"
     assert unconfirmed.hypotheses[0].confidence < confirmed.hypotheses[0].confidence

@@ -13,6 +13,8 @@ must know that a resource was seen to be healthy, not merely unseen.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pandas as pd
 from langgraph.runtime import Runtime
 
@@ -21,6 +23,7 @@ from agent.nodes.common import gap_finding, metrics_for, read_frames
 from agent.nodes.scope import ONSET_LOOKBACK
 from agent.state import Context, InvestigationState
 from tools.analysis.changes import LOOKBACK, change_findings, health_findings
+from tools.analysis.code_paths import code_path_findings
 from tools.analysis.constraints import constraint_findings
 from tools.analysis.logs import log_findings
 from tools.analysis.metrics import alarm_metric_observation, metric_findings
@@ -34,12 +37,12 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
     if frame.empty:
         return {"findings": findings, "notes": notes}
     if domain == "infrastructure":
-        findings += constraint_findings(frame, scope.incident)
+        findings += constraint_findings(frame, scope.incident, scope.normal_windows(), scope.topology)
     domains = {m: metric_domain(m) for m in frame["metric"].unique()}
     mine = frame[frame["metric"].map(domains) == domain]
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
-        named_resources=scope.topology.ids(),
+        named_resources=scope.topology.ids(), stale_baseline=_stale(scope.baseline, scope.incident),
     )
     if metric_domain(trigger.metric) == domain:
         observation = alarm_metric_observation(
@@ -49,6 +52,14 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
         findings += [observation] if observation else []
     in_window = frame["timestamp"] >= pd.Timestamp(scope.incident.start)
     return {"findings": findings, "notes": notes, "observed": sorted(frame.loc[in_window, "resource"].unique())}
+
+
+STALE_AFTER = timedelta(days=1)
+
+
+def _stale(baseline: TimeWindow, incident: TimeWindow) -> bool:
+    """A baseline recorded more than a day away from the incident (before or after)."""
+    return baseline.end < incident.start - STALE_AFTER or baseline.start > incident.end + STALE_AFTER
 
 
 def _change_findings(state: InvestigationState, runtime: Runtime[Context], domain: Domain) -> list[Finding]:
@@ -109,17 +120,28 @@ def infrastructure(state: InvestigationState, runtime: Runtime[Context]) -> dict
 
 
 def application(state: InvestigationState, runtime: Runtime[Context]) -> dict:
-    base, inc, gaps, notes = _spans(state, runtime, "application")
-    traces = service_trace_findings(inc, base) if not inc.empty else []
-    observed = sorted(inc["service"].unique()) if not inc.empty else []
+    base_spans, inc_spans, gaps, notes = _spans(state, runtime, "application")
+    traces = service_trace_findings(inc_spans, base_spans) if not inc_spans.empty else []
+    observed = sorted(inc_spans["service"].unique()) if not inc_spans.empty else []
     return _merge(
         _metric_findings(state, runtime, "application"),
-        _log_findings(state, runtime),
+        _log_findings(state, runtime, inc_spans),
         {"findings": gaps + traces + _change_findings(state, runtime, "application"), "notes": notes, "observed": observed},
     )
 
 
-def _log_findings(state: InvestigationState, runtime: Runtime[Context]) -> dict:
+def reference_split(alarm_time, first_record) -> pd.Timestamp:
+    """Where the incident window's own records stop counting as normal.
+
+    Alarms fire a few evaluation periods after the onset, so records older than
+    ONSET_LOOKBACK before the alarm are normal. A recording that starts later than that has
+    only what came before the alarm itself as its normal period.
+    """
+    split = pd.Timestamp(alarm_time - ONSET_LOOKBACK)
+    return split if first_record < split else pd.Timestamp(alarm_time)
+
+
+def _log_findings(state: InvestigationState, runtime: Runtime[Context], inc_spans: pd.DataFrame) -> dict:
     scope = state.scope
     source = runtime.context.source
     frames, gaps, notes = read_frames(
@@ -132,10 +154,13 @@ def _log_findings(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     # part of the window, and dividing by the whole window would dilute every rate.
     inc_window = _covered(inc, scope.incident)
     base_window = _covered(base, scope.baseline) if not base.empty else None
+    split = reference_split(state.trigger.state_change_time, inc["timestamp"].min())
     findings = log_findings(
         inc, base, incident_start=inc_window.start, incident_end=inc_window.end, baseline_window=base_window,
-        onset=state.trigger.state_change_time - ONSET_LOOKBACK,
+        onset=split.to_pydatetime(),
     )
+    if not inc_spans.empty:
+        findings += code_path_findings(inc, inc_spans, split=split.to_pydatetime())
     return {"findings": gaps + findings, "notes": notes, "observed": sorted(inc["resource"].unique())}
 
 

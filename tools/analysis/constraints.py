@@ -12,15 +12,29 @@ import re
 
 import pandas as pd
 
-from agent.domain import Evidence, Finding, TimeWindow
+from agent.domain import Evidence, Finding, TimeWindow, Topology
 
 _EXPIRY = re.compile(r"days_?to_?expir|daystoexpir|time_?to_?expir|expires_?in", re.IGNORECASE)
+_HEADROOM = re.compile(r"free|available|remaining|headroom|balance", re.IGNORECASE)
+EXHAUSTED = 0.02  # headroom below 2 % of its normal level is used up
+AT_LIMIT = 0.95  # usage at 95 % of a limit recorded on the resource is at the limit
 
 
-def constraint_findings(frame: pd.DataFrame, incident: TimeWindow) -> list[Finding]:
-    """Findings for resources past (or within a day of) an expiry during the incident."""
+def constraint_findings(
+    frame: pd.DataFrame, incident: TimeWindow, baseline: list[TimeWindow] | None = None, topology: Topology | None = None
+) -> list[Finding]:
+    """Expiries, used-up headroom and usage at a limit recorded on the resource."""
     if frame.empty:
         return []
+    found = _expiry_findings(frame, incident)
+    if baseline:
+        found += _headroom_findings(frame, incident, baseline)
+    if topology is not None:
+        found += _limit_findings(frame, incident, topology)
+    return found
+
+
+def _expiry_findings(frame: pd.DataFrame, incident: TimeWindow) -> list[Finding]:
     names = [m for m in frame["metric"].unique() if _EXPIRY.search(str(m))]
     if not names:
         return []
@@ -48,4 +62,69 @@ def constraint_findings(frame: pd.DataFrame, incident: TimeWindow) -> list[Findi
                 details={"metric": str(metric), "stat": "", "constraint": "expiry"},
             ),
         ))
+    return findings
+
+
+def _in(frame: pd.DataFrame, window: TimeWindow) -> pd.Series:
+    return (frame["timestamp"] >= pd.Timestamp(window.start)) & (frame["timestamp"] <= pd.Timestamp(window.end))
+
+
+def _constraint(resource: str, signal: str, summary: str, onset, value: float, kind: str, metric: str) -> Finding:
+    return Finding(
+        id=Finding.make_id("metric", resource, signal), domain="infrastructure", kind="metric", resource=resource,
+        signal=signal, summary=summary, onset=onset.to_pydatetime(), score=0.95, direction="up" if kind == "limit" else "down",
+        evidence=Evidence(incident_value=value, details={"metric": metric, "stat": "", "constraint": kind}),
+    )
+
+
+def _headroom_findings(frame: pd.DataFrame, incident: TimeWindow, baseline: list[TimeWindow]) -> list[Finding]:
+    """Free-space-like metrics (FreeStorageSpace, ...) that fell to almost nothing."""
+    names = [m for m in frame["metric"].unique() if _HEADROOM.search(str(m))]
+    rows = frame[frame["metric"].isin(names)]
+    if rows.empty:
+        return []
+    normal = rows[pd.concat([_in(rows, w) for w in baseline], axis=1).any(axis=1)]
+    usual = normal.groupby(["resource", "metric"])["value"].median()
+    findings = []
+    for (resource, metric), series in rows[_in(rows, incident)].groupby(["resource", "metric"]):
+        level = usual.get((resource, metric))
+        if level is None or level <= 0:
+            continue
+        low = series[series["value"] <= EXHAUSTED * level].sort_values("timestamp")
+        if low.empty:
+            continue
+        findings.append(_constraint(
+            str(resource), f"{metric} exhausted",
+            f"{resource} ran out of {metric}: {low['value'].iloc[0]:.4g} at {low['timestamp'].iloc[0]:%H:%M} UTC "
+            f"(usually {level:.4g})", low["timestamp"].iloc[0], float(low["value"].iloc[0]), "exhausted", str(metric),
+        ))
+    return findings
+
+
+def _limit_findings(frame: pd.DataFrame, incident: TimeWindow, topology: Topology) -> list[Finding]:
+    """Usage at a limit recorded on the resource (attribute `max_<name>` or `<name>_limit`)."""
+    findings = []
+    rows = frame[_in(frame, incident)]
+    for resource in topology.resources:
+        for key, raw in resource.attributes.items():
+            stem = key[4:] if key.startswith("max_") else key[:-6] if key.endswith("_limit") else None
+            try:
+                limit = float(raw)
+            except ValueError:
+                continue
+            if not stem or limit <= 0:
+                continue
+            stem_text = stem.replace("_", "").lower()
+            mine = rows[(rows["resource"] == resource.id)
+                        & rows["metric"].str.lower().str.replace("_", "").str.contains(stem_text, regex=False)]
+            at_limit = mine[mine["value"] >= AT_LIMIT * limit].sort_values("timestamp")
+            if at_limit.empty:
+                continue
+            metric = str(at_limit["metric"].iloc[0])
+            findings.append(_constraint(
+                resource.id, f"{metric} at its limit",
+                f"{resource.id} {metric} reached {at_limit['value'].iloc[0]:.4g} of its limit {limit:g} ({key}) "
+                f"at {at_limit['timestamp'].iloc[0]:%H:%M} UTC", at_limit["timestamp"].iloc[0],
+                float(at_limit["value"].iloc[0]), "limit", metric,
+            ))
     return findings

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from datetime import datetime
 
 import numpy as np
@@ -91,8 +92,14 @@ def metric_findings(
     baseline: TimeWindow | list[TimeWindow],
     alarm_time: datetime,
     named_resources: set[str] | None = None,
+    stale_baseline: bool = False,
 ) -> list[Finding]:
     """Findings for every series that shifted in a sustained way during `incident`.
+
+    `stale_baseline`: the baseline was recorded far from the incident (days or months), so a
+    series may differ from it for reasons that have nothing to do with the incident. Then a
+    shift must also stand against the series' own points just before the alarm (see
+    `_against_pre_alarm`): what changed must have changed now.
 
     `named_resources`: resource ids that a dimension value may name (an Availability Zone,
     a target group...). When a series family moved under one such value only, while its
@@ -139,11 +146,16 @@ def metric_findings(
     runs = runs[(runs["length"] >= needed) & (runs["start"] <= late)]
     if runs.empty:
         return []
+    runs = runs.join(inc.loc[runs["first_index"], KEY + ["median", "scale", "bad"]].set_index(runs.index))
+    if stale_baseline:
+        runs = _against_pre_alarm(runs, inc, alarm_time)
+        if runs.empty:
+            return []
     # Strongest run per series: by median z, longer runs breaking ties.
-    runs = runs.join(inc.loc[runs["first_index"], KEY + ["median", "bad"]].set_index(runs.index))
     runs = runs.sort_values(["z", "length"], ascending=False).drop_duplicates(KEY)
 
     findings: list[Finding] = _partition_findings(runs, inc, named_resources or set())
+    calls = _calls_per_resource(inc)
     for _, run in runs.iterrows():
         label = _series_label(run)
         z = float(run["z"])
@@ -174,10 +186,52 @@ def metric_findings(
                     "metric": str(run["metric"]),
                     "stat": str(run["stat"]),
                     "traffic": int(traffic),
+                    **({"calls": round(calls[run["resource"]], 4)} if run["resource"] in calls else {}),
                 },
             ),
         ))
     return _strongest_per_resource(findings)
+
+
+def _against_pre_alarm(runs: pd.DataFrame, inc: pd.DataFrame, alarm_time: datetime) -> pd.DataFrame:
+    """Keep runs that also stand out against the series' own points before the alarm.
+
+    The reference is the median of the points more than half a sampling period before the
+    alarm, leaving out the last of them when there are several (it may already hold the
+    onset). The run's z becomes the smaller of the two.
+    """
+    times = np.sort(inc["timestamp"].unique())
+    period = pd.Timedelta(np.median(np.diff(times))) if len(times) > 1 else pd.Timedelta(minutes=1)
+    pre = inc[inc["timestamp"] < pd.Timestamp(alarm_time) - period / 2]
+    if pre.empty:
+        return runs
+    ordered = pre.sort_values("timestamp")
+    position = ordered.groupby(KEY, sort=False).cumcount(ascending=False)
+    count = ordered.groupby(KEY, sort=False)["value"].transform("size")
+    reference = ordered[(position > 0) | (count == 1)].groupby(KEY)["value"].median().rename("pre")
+    runs = runs.join(reference, on=KEY)
+    has_pre = runs["pre"].notna()
+    raw = (runs["value"] - runs["pre"]) / runs["scale"]
+    z_pre = np.where(runs["bad"] == "up", raw, np.where(runs["bad"] == "down", -raw, raw.abs()))
+    runs = runs.assign(z=np.where(has_pre, np.minimum(runs["z"], z_pre), runs["z"]))
+    return runs[~has_pre | (z_pre >= Z_ONSET)].drop(columns="pre")
+
+
+_CALL_WORDS = re.compile(r"request|invocation|calls|workload", re.IGNORECASE)
+
+
+def _calls_per_resource(inc: pd.DataFrame) -> dict[str, float]:
+    """Typical request volume of each resource in the incident window, from its traffic metrics.
+
+    The ranker weighs a dependency's slowdown by how often it is called per call of its
+    caller: means add up over calls.
+    """
+    names = [m for m in inc["metric"].unique() if _CALL_WORDS.search(str(m)) and is_traffic(str(m))]
+    rows = inc[inc["metric"].isin(names)]
+    if rows.empty:
+        return {}
+    per_series = rows.groupby(KEY)["value"].median()
+    return {str(r): float(v) for r, v in per_series.groupby(level="resource").max().items() if v > 0}
 
 
 def _partition(resource: str, dimensions: str, named: set[str]) -> tuple[str | None, str]:
