@@ -28,6 +28,8 @@ from tools.analysis.changes import proximity
 ANOMALOUS = 0.5  # a finding at or above this score is an anomaly, below it an observation
 SUPPORTED = 0.5  # a candidate must score this much to be proposed at all
 ONSET_TOLERANCE = timedelta(minutes=2)  # onsets this close count as simultaneous
+# Credit a cause gets for an effect it moved no common metric with: timing fits, size unknown.
+UNCOMPARABLE = 0.5
 SYMPTOM_KINDS = ("metric", "log", "trace")
 MAX_HYPOTHESES = 5
 EXPLAIN_ALARM = 0.25  # weight of explaining the alarmed resource; the rest of the half explains the other anomalies
@@ -112,7 +114,10 @@ def _onset(findings: list[Finding]) -> datetime | None:
     if not timed:
         return None
     top = max(f.score for f in timed)
-    return min(f.onset for f in timed if f.score >= top - 0.1)
+    # Scores saturate, so many findings can be "strongest": take the middle of their onsets
+    # (the lower median), not the earliest, which a single early blip would decide.
+    onsets = sorted(f.onset for f in timed if f.score >= top - 0.1)
+    return onsets[(len(onsets) - 1) // 2]
 
 
 def inferred(topology: Topology, resource: str) -> bool:
@@ -143,6 +148,13 @@ def _calls(cand: Candidate) -> float | None:
     return max(values) if values else None
 
 
+def _tolerance(cand: Candidate) -> timedelta:
+    """How late a cause's onset may look: a metric sampled every 5 minutes shows a change up
+    to 5 minutes after it happened."""
+    periods = [float(f.evidence.details.get("period_s", 0)) for f in cand.symptoms]
+    return max(ONSET_TOLERANCE, timedelta(seconds=max(periods, default=0.0)))
+
+
 def share(cause: Candidate, effect: Candidate) -> float:
     """How much of `effect`'s anomaly `cause` can account for, in [0, 1].
 
@@ -152,12 +164,12 @@ def share(cause: Candidate, effect: Candidate) -> float:
     """
     if cause.fault < ANOMALOUS:
         return 0.0  # a shift in traffic alone explains no failure
-    if cause.onset and effect.onset and cause.onset > effect.onset + ONSET_TOLERANCE:
+    if cause.onset and effect.onset and cause.onset > effect.onset + _tolerance(cause):
         return 0.0
     mine, theirs = _deltas(cause), _deltas(effect)
     common = [k for k in mine if k in theirs and theirs[k] > 0]
     if not common:
-        return 1.0
+        return UNCOMPARABLE
     # Means add up over calls, percentiles do not: compare averages where both have them.
     averages = [k for k in common if k[1].lower() in ("average", "avg", "mean")]
     # A dependency called k times per call of its caller adds k times its own slowdown.
@@ -355,8 +367,8 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[
         for cand in pool:
             cand.score *= 0.5 + alarm_normal[0].score
     pool.sort(key=lambda c: (-c.score, c.onset or trigger.state_change_time, c.resource))
-    supported = [c for c in pool if c.score >= SUPPORTED]
-    if not supported:
+    leads = [c for c in pool if c.score > 0]
+    if not leads:
         why = f"{alarm_normal[0].summary}, and n" if alarm_normal else "N"
         return Ranking([], True, f"{why}o root cause is supported by the evidence. Strongest observations: {_strongest(findings)}")
     trigger_anomalous = not alarm_normal
@@ -365,13 +377,14 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[
         f.evidence.details.get("traffic") == 1 and f.direction == "up" for f in entry.symptoms
     )
     hypotheses = []
-    for i, cand in enumerate(supported[:MAX_HYPOTHESES]):
-        runner_up = supported[i + 1] if i + 1 < len(supported) else None
-        conf = confidence(cand, runner_up if i == 0 else supported[0], trigger_anomalous)
+    for i, cand in enumerate(leads[:MAX_HYPOTHESES]):
+        runner_up = leads[i + 1] if i + 1 < len(leads) else None
+        conf = confidence(cand, runner_up if i == 0 else leads[0], trigger_anomalous)
         if i > 0:
             conf = min(conf, hypotheses[-1].confidence)
         hypotheses.append(_hypothesis(cand, conf, cause_of(cand, entry_traffic_up), scope.entry))
-    if hypotheses[0].confidence < ABSTAIN_BELOW:
+    if leads[0].score < SUPPORTED or hypotheses[0].confidence < ABSTAIN_BELOW:
+        # Shown as weak leads: the engineer may still want to look, but nothing is claimed.
         return Ranking(hypotheses, True, (
             f"No root cause is supported strongly enough (best {hypotheses[0].confidence:.0%} for "
             f"{hypotheses[0].resource}); the hypotheses below are weak leads. Strongest observations: {_strongest(findings)}"

@@ -44,9 +44,15 @@ def read_frames(
 
 def metrics_for(source: TelemetrySource, scope: Scope, domain: Domain):
     """Baseline and incident metric points of the scope's resources (one frame), gaps, notes."""
-    frames, gaps, notes = read_frames(
-        lambda w: source.metrics(w, scope.resources), [scope.baseline, scope.incident], domain
-    )
+    windows = [scope.baseline, scope.incident]
+    if scope.baseline.end >= scope.incident.start and scope.incident.end >= scope.baseline.start:
+        # Touching or overlapping windows: one read of their union has no duplicates to
+        # remove (drop_duplicates over millions of rows was most of the time and memory).
+        windows = [TimeWindow(start=min(w.start for w in windows), end=max(w.end for w in windows))]
+    frames, gaps, notes = read_frames(lambda w: source.metrics(w, scope.resources), windows, domain)
     present = [f for f in frames if f is not None and not f.empty]
-    frame = pd.concat(present, ignore_index=True).drop_duplicates() if present else pd.DataFrame()
+    if len(present) > 1:
+        frame = pd.concat(present, ignore_index=True).drop_duplicates()
+    else:
+        frame = present[0] if present else pd.DataFrame()
     return frame, gaps, notes

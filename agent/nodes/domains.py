@@ -39,7 +39,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
     if domain == "infrastructure":
         findings += constraint_findings(frame, scope.incident, scope.normal_windows(), scope.topology)
     domains = {m: metric_domain(m) for m in frame["metric"].unique()}
-    mine = frame[frame["metric"].map(domains) == domain]
+    mine = frame[frame["metric"].isin([m for m, d in domains.items() if d == domain])]
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(), stale_baseline=_stale(scope.baseline, scope.incident),

@@ -59,7 +59,8 @@ def _expiry_findings(frame: pd.DataFrame, incident: TimeWindow) -> list[Finding]
             direction="down",
             evidence=Evidence(
                 incident_value=float(hit["value"].iloc[0]), unit="days",
-                details={"metric": str(metric), "stat": "", "constraint": "expiry"},
+                details={"metric": str(metric), "stat": "", "constraint": "expiry",
+                         "period_s": int(series["timestamp"].diff().dt.total_seconds().median() or 0)},
             ),
         ))
     return findings

@@ -156,6 +156,7 @@ def metric_findings(
 
     findings: list[Finding] = _partition_findings(runs, inc, named_resources or set())
     calls = _calls_per_resource(inc)
+    periods = _periods(inc)
     for _, run in runs.iterrows():
         label = _series_label(run)
         z = float(run["z"])
@@ -186,6 +187,7 @@ def metric_findings(
                     "metric": str(run["metric"]),
                     "stat": str(run["stat"]),
                     "traffic": int(traffic),
+                    "period_s": periods.get(tuple(run[k] for k in KEY), 60),
                     **({"calls": round(calls[run["resource"]], 4)} if run["resource"] in calls else {}),
                 },
             ),
@@ -215,6 +217,12 @@ def _against_pre_alarm(runs: pd.DataFrame, inc: pd.DataFrame, alarm_time: dateti
     z_pre = np.where(runs["bad"] == "up", raw, np.where(runs["bad"] == "down", -raw, raw.abs()))
     runs = runs.assign(z=np.where(has_pre, np.minimum(runs["z"], z_pre), runs["z"]))
     return runs[~has_pre | (z_pre >= Z_ONSET)].drop(columns="pre")
+
+
+def _periods(inc: pd.DataFrame) -> dict[tuple, int]:
+    """Sampling period of each series in seconds (the median gap between its points)."""
+    gaps = inc.groupby(KEY, sort=False)["timestamp"].diff().dt.total_seconds()
+    return {key: int(value) for key, value in gaps.groupby([inc[k] for k in KEY], sort=False).median().dropna().items()}
 
 
 _CALL_WORDS = re.compile(r"request|invocation|calls|workload", re.IGNORECASE)
