@@ -275,6 +275,9 @@ def cause_of(cand: Candidate, entry_traffic_up: bool) -> Cause:
         return "traffic"
     if _CONSTRAINT.search(_evidence_text(failures)):
         return "constraint"
+    dependents = {f.evidence.details.get("via") for f in failures if f.evidence.details.get("via")}
+    if len(dependents) >= 2:
+        return "component"  # a shared piece of infrastructure (a zone) failing under several dependents
     seen_from_callers = [f for f in failures if f.evidence.details.get("via") or f.domain == "network"]
     if failures and len(seen_from_callers) * 2 > len(failures) and not cand.health:
         return "dependency"
