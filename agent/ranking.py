@@ -169,6 +169,10 @@ def share(cause: Candidate, effect: Candidate) -> float:
     mine, theirs = _deltas(cause), _deltas(effect)
     common = [k for k in mine if k in theirs and theirs[k] > 0]
     if not common:
+        # A violated hard limit (expired, exhausted, at its limit) is a known way to fail:
+        # it accounts for its callers' failure without a metric in common.
+        if any(f.evidence.details.get("constraint") for f in cause.symptoms):
+            return 1.0
         return UNCOMPARABLE
     # Means add up over calls, percentiles do not: compare averages where both have them.
     averages = [k for k in common if k[1].lower() in ("average", "avg", "mean")]

@@ -311,3 +311,17 @@ def test_a_small_slowdown_below_cannot_explain_a_large_one_above() -> None:
     ]
     ranking = rank(findings, _scope(topology), TRIGGER)
     assert ranking.hypotheses[0].resource == "api"
+
+
+def test_an_expired_dependency_explains_its_caller_without_a_metric_in_common() -> None:
+    # alb -> cert. The alb fails TLS handshakes from 10:00; the certificate's expiry shows at
+    # the next 5-minute datapoint. The expiry is a hard limit: it accounts for the alb.
+    expired = Finding(
+        id=Finding.make_id("metric", "cert", "DaysToExpiry expired"), domain="infrastructure", kind="metric",
+        resource="cert", signal="DaysToExpiry expired", summary="cert has expired", onset=_at(4), score=0.95,
+        evidence=Evidence(incident_value=0.0, details={"metric": "DaysToExpiry", "stat": "", "constraint": "expiry", "period_s": 300}),
+    )
+    findings = [_metric("alb", ALARM_METRIC, 0.99, 0), _metric("alb", "ClientTLSNegotiationErrorCount", 0.99, 0), expired]
+    ranking = rank(findings, _scope(_topology([("alb", "cert")])), TRIGGER)
+    assert ranking.hypotheses[0].resource == "cert"
+    assert ranking.hypotheses[0].cause == "constraint"
