@@ -30,7 +30,7 @@ def _free_services(inj: Injection) -> list[str]:
 
 
 def benign_change(inj: Injection) -> None:
-    sim, o = inj.sim, inj.onset
+    o = inj.onset
     options = ["deploy", "feature-flag", "scaling-policy"]
     if FUNCTION not in inj.hit and inj.root not in (FUNCTION, ORDERS_TABLE):
         options.append("lambda-config")

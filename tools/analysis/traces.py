@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from agent.domain import Evidence, Finding
@@ -195,16 +194,3 @@ def _caller_otherwise_normal(inc: pd.DataFrame, base: pd.DataFrame, caller: str,
     if len(other) < MIN_SPANS or len(reference) < MIN_SPANS:
         return False
     return _robust_shift(other["self_time"], reference["self_time"]) < Z_ONSET
-
-
-def service_edges(spans: pd.DataFrame) -> list[tuple[str, str]]:
-    """Caller -> callee service pairs seen in spans (for topology discovery)."""
-    if spans.empty:
-        return []
-    parents = spans[["trace_id", "span_id", "service"]]
-    pairs = spans[spans["parent_id"].notna()][["trace_id", "parent_id", "service"]].merge(
-        parents, left_on=["trace_id", "parent_id"], right_on=["trace_id", "span_id"], suffixes=("_callee", "_caller")
-    )
-    pairs = pairs[pairs["service_callee"] != pairs["service_caller"]]
-    unique = pairs[["service_caller", "service_callee"]].drop_duplicates()
-    return sorted(map(tuple, np.asarray(unique, dtype=object).tolist()))
