@@ -195,3 +195,13 @@ def test_bad_direction_of_cloudwatch_metrics(metric: str, direction: str) -> Non
 )
 def test_domain_of_cloudwatch_metrics(metric: str, domain: str) -> None:
     assert metric_domain(metric) == domain
+
+
+def test_a_two_point_baseline_is_a_loose_reference_not_none() -> None:
+    # Only two normal points (100, 100): no spread can be measured, so 10 % of the level (10)
+    # is assumed. A sustained doubling (z = 10) is found; a 5 % wobble (z = 0.5) is not.
+    doubled = _find(_series("api", "latency", [100.0, 100.0], _wiggly(100, 5) + [200.0] * 25))
+    assert [f.resource for f in doubled] == ["api"]
+    assert doubled[0].evidence.details["z"] == pytest.approx(10.0)
+    wobble = _find(_series("api", "latency", [100.0, 100.0], [105.0] * 30))
+    assert wobble == []

@@ -31,6 +31,7 @@ Z_ONSET = 3.0  # a point this many robust standard deviations out is abnormal (p
 MIN_RUN = 2  # consecutive abnormal points that make a sustained shift
 Z_CAP = 50.0
 MIN_BASELINE_POINTS = 3
+SHORT_BASELINE_NOISE = 0.10  # relative spread assumed when the baseline has fewer points than that
 MAX_FINDINGS_PER_RESOURCE = 5
 PARTITION_DOMINANCE = 1.5  # a partition's shift must exceed every sibling's by this factor
 
@@ -75,7 +76,11 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
         0.001 * stats["median"].abs().to_numpy(),
         np.full(len(stats), 1e-9),
     ])
-    return stats[stats["n"] >= MIN_BASELINE_POINTS]
+    # One or two normal points give a level but no spread: assume the series varies by
+    # SHORT_BASELINE_NOISE of its level, a loose reference rather than none at all.
+    short = stats["n"] < MIN_BASELINE_POINTS
+    stats.loc[short, "scale"] = np.maximum(stats.loc[short, "scale"], SHORT_BASELINE_NOISE * stats.loc[short, "median"].abs())
+    return stats
 
 
 def _directional_z(frame: pd.DataFrame) -> np.ndarray:
