@@ -295,7 +295,10 @@ class Hypothesis(Model):
     id: str
     resource: str
     cause: Cause
-    confidence: float = Field(ge=0.0, le=1.0)
+    confidence: float = Field(ge=0.0, le=1.0, description="calibrated probability that this is the root cause")
+    evidence_score: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="the ranker's score before calibration (ordering, abstention)"
+    )
     title: str
     reasoning: str
     supporting_findings: list[str] = Field(default_factory=list)

@@ -22,6 +22,7 @@ def to_json(investigation: Investigation, extra: dict[str, Any] | None = None) -
                 "resource": h.resource,
                 "cause": h.cause,
                 "confidence": h.confidence,
+                "evidence_score": h.evidence_score,
                 "title": h.title,
                 "reasoning": h.reasoning,
                 "supporting_findings": h.supporting_findings,

@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from agent.calibration import calibrated
 from agent.domain import Cause, Finding, Hypothesis, Topology, Trigger
 from agent.state import Scope
 from tools.analysis.changes import proximity
@@ -252,8 +253,9 @@ def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology,
 
 
 def confidence(top: Candidate, runner_up: Candidate | None, trigger_anomalous: bool) -> float:
-    """How likely the top hypothesis is right: its score, discounted when a close rival exists
-    or when the alarmed metric itself looks normal against the baseline."""
+    """The evidence score of a hypothesis: its candidate's score, discounted when a close rival
+    exists or when the alarmed metric itself looks normal against the baseline. Abstention is
+    decided on this; what users see is its calibrated probability (agent/calibration.py)."""
     margin = top.score - (runner_up.score if runner_up else 0.0)
     value = top.score * (0.6 + 0.4 * min(1.0, margin / 0.3))
     if not trigger_anomalous:
@@ -322,7 +324,7 @@ _NEXT_STEPS: dict[str, list[str]] = {
 }
 
 
-def _hypothesis(cand: Candidate, conf: float, cause: Cause, entry: str) -> Hypothesis:
+def _hypothesis(cand: Candidate, score: float, cause: Cause, entry: str) -> Hypothesis:
     ordered = sorted(cand.symptoms + cand.health, key=lambda f: -f.score)
     changes = sorted(cand.changes, key=lambda f: -f.score)
     lead = ordered[0] if ordered else (changes[0] if changes else None)
@@ -349,7 +351,7 @@ def _hypothesis(cand: Candidate, conf: float, cause: Cause, entry: str) -> Hypot
     if lead and lead.evidence.console_link:
         steps.append(f"Open {lead.evidence.console_link}")
     return Hypothesis(
-        id=f"H-{cand.resource}", resource=cand.resource, cause=cause, confidence=conf, title=title,
+        id=f"H-{cand.resource}", resource=cand.resource, cause=cause, confidence=calibrated(score), evidence_score=score, title=title,
         reasoning=" ".join(parts), supporting_findings=supporting, next_steps=steps,
     )
 
@@ -393,14 +395,14 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[
     hypotheses = []
     for i, cand in enumerate(leads[:MAX_HYPOTHESES]):
         runner_up = leads[i + 1] if i + 1 < len(leads) else None
-        conf = confidence(cand, runner_up if i == 0 else leads[0], trigger_anomalous)
+        score = confidence(cand, runner_up if i == 0 else leads[0], trigger_anomalous)
         if i > 0:
-            conf = min(conf, hypotheses[-1].confidence)
-        hypotheses.append(_hypothesis(cand, conf, cause_of(cand, entry_traffic_up), scope.entry))
-    if leads[0].score < SUPPORTED or hypotheses[0].confidence < ABSTAIN_BELOW:
+            score = min(score, hypotheses[-1].evidence_score)
+        hypotheses.append(_hypothesis(cand, score, cause_of(cand, entry_traffic_up), scope.entry))
+    if leads[0].score < SUPPORTED or hypotheses[0].evidence_score < ABSTAIN_BELOW:
         # Shown as weak leads: the engineer may still want to look, but nothing is claimed.
         return Ranking(hypotheses, True, (
-            f"No root cause is supported strongly enough (best {hypotheses[0].confidence:.0%} for "
-            f"{hypotheses[0].resource}); the hypotheses below are weak leads. Strongest observations: {_strongest(findings)}"
+            f"No root cause is supported strongly enough (best evidence score {hypotheses[0].evidence_score:.2f} for "
+            f"{hypotheses[0].resource}, below {ABSTAIN_BELOW:.2f}); the hypotheses below are weak leads. Strongest observations: {_strongest(findings)}"
         ))
     return Ranking(hypotheses, False, None)

@@ -25,8 +25,10 @@ def render(investigation: Investigation, console: Console) -> None:
         if investigation.hypotheses:
             console.print("\nWeak leads (not supported enough to act on):", markup=False)
     for rank, hyp in enumerate(investigation.hypotheses, start=1):
+        # A weak lead's calibrated confidence would read as a claim: show its evidence score.
+        strength = f"score {hyp.evidence_score:.2f}" if investigation.abstained else f"{hyp.confidence:.0%}"
         console.print(
-            f"\n#{rank}  {hyp.confidence:.0%}  {hyp.resource}  [{hyp.cause}]  {hyp.title}", markup=False, style="bold"
+            f"\n#{rank}  {strength}  {hyp.resource}  [{hyp.cause}]  {hyp.title}", markup=False, style="bold"
         )
         console.print(f"    Why: {hyp.reasoning}", markup=False)
         cited = [findings[i] for i in hyp.supporting_findings if i in findings]

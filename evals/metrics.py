@@ -36,6 +36,7 @@ class CaseResult(BaseModel):
     ranked_resources: list[str] = Field(default_factory=list, description="hypothesis resources, best first")
     top_cause: str | None = None
     top_confidence: float | None = None
+    top_evidence_score: float | None = Field(default=None, description="before calibration; what evals.calibrate fits on")
     abstained: bool = False
     error: str | None = None
     seconds: float = 0.0
@@ -158,6 +159,7 @@ class EvalReport(BaseModel):
     groups: list[GroupMetrics]
     by_fault: list[GroupMetrics]
     calibration: Calibration
+    calibration_by_dataset: dict[str, Calibration] = Field(default_factory=dict)
     cases: list[CaseResult]
 
 
@@ -172,4 +174,6 @@ def build_report(bundles_dir: str, cases: Sequence[CaseResult]) -> EvalReport:
     by_fault = []
     for dataset, fault in sorted({(c.dataset, c.fault) for c in cases if not c.false_alarm and c.fault}):
         by_fault.append(group_metrics(f"{dataset} {fault}", [c for c in cases if c.dataset == dataset and c.fault == fault]))
-    return EvalReport(bundles_dir=bundles_dir, groups=groups, by_fault=by_fault, calibration=calibration(cases), cases=list(cases))
+    per_dataset = {d: calibration([c for c in cases if c.dataset == d]) for d in sorted({c.dataset for c in cases})}
+    return EvalReport(bundles_dir=bundles_dir, groups=groups, by_fault=by_fault, calibration=calibration(cases),
+                      calibration_by_dataset=per_dataset, cases=list(cases))

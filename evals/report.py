@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent.calibration import FITTED_ON
 from evals.metrics import EvalReport, GroupMetrics
 
 _COLUMNS = [
@@ -45,6 +46,13 @@ def to_markdown(report: EvalReport) -> str:
         for b in cal.bins:
             if b.count:
                 lines.append(f"| {b.low:.1f}–{b.high:.1f} | {b.count} | {b.mean_confidence:.3f} | {b.accuracy:.3f} |")
+        # The calibration map was fitted on one dataset; the others are its out-of-sample check.
+        per_dataset = [
+            f"{name} {c.ece:.3f} (n = {c.cases}{', fitted here' if name == FITTED_ON else ''})"
+            for name, c in report.calibration_by_dataset.items() if c.ece is not None
+        ]
+        if per_dataset:
+            lines += ["", "ECE per dataset: " + "; ".join(per_dataset) + "."]
     failures = [c for c in report.cases if c.error]
     if failures:
         lines += ["", "### Failed investigations", ""] + [f"- `{c.bundle}`: {c.error}" for c in failures]

@@ -88,6 +88,7 @@ def evaluate_bundle(root: Path, bundle: Path, investigate: InvestigateFn | None 
         "ranked_resources": [h.resource for h in result.hypotheses],
         "top_cause": top.cause if top else None,
         "top_confidence": top.confidence if top else None,
+        "top_evidence_score": top.evidence_score if top else None,
         "abstained": result.abstained,
         "seconds": seconds,
     })

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 
+from agent.calibration import calibrated
 from agent.domain import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
-from agent.ranking import rank
+from agent.ranking import ABSTAIN_BELOW, rank
 from agent.state import Scope
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -231,8 +232,19 @@ def test_a_likely_false_alarm_abstains_but_keeps_what_it_saw() -> None:
     assert ranking.abstained
     assert ranking.abstain_reason
     # Whatever is still listed is a weak lead, not a confident answer.
-    assert all(h.confidence < 0.5 for h in ranking.hypotheses)
+    assert all(h.evidence_score < ABSTAIN_BELOW for h in ranking.hypotheses)
     _assert_cites_only_existing_findings(ranking, findings)
+
+
+def test_reported_confidence_is_the_calibrated_evidence_score_in_the_same_order() -> None:
+    findings, scope = _cascade()
+    ranking = rank(findings, scope, TRIGGER)
+    assert len(ranking.hypotheses) >= 2
+    for h in ranking.hypotheses:
+        assert h.confidence == calibrated(h.evidence_score)
+    scores = [h.evidence_score for h in ranking.hypotheses]
+    assert scores == sorted(scores, reverse=True)
+    assert [h.confidence for h in ranking.hypotheses] == sorted((h.confidence for h in ranking.hypotheses), reverse=True)
 
 
 def _partition(zone: str, via: str, score: float, onset_minute: float, delta: float = 300.0) -> Finding:
