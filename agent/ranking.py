@@ -91,7 +91,8 @@ def _collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         cand = by_resource.setdefault(f.resource, Candidate(resource=f.resource))
         if f.kind in SYMPTOM_KINDS and f.score >= ANOMALOUS:
             cand.symptoms.append(f)
-        elif f.kind == "change":
+        elif f.kind == "change" and not f.evidence.details.get("automatic"):
+            # An autoscaler's action reacts to load: it cannot have caused the failure.
             cand.changes.append(f)
         elif f.kind == "health":
             cand.health.append(f)
