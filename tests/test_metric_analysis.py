@@ -205,3 +205,15 @@ def test_a_two_point_baseline_is_a_loose_reference_not_none() -> None:
     assert doubled[0].evidence.details["z"] == pytest.approx(10.0)
     wobble = _find(_series("api", "latency", [100.0, 100.0], [105.0] * 30))
     assert wobble == []
+
+
+def test_a_client_side_metric_names_the_resource_that_reported_it() -> None:
+    # payments publishes the errors it gets from the external API, with itself as a dimension.
+    frame = _series("gateway", "DependencyErrors", _wiggly(100, 60), _wiggly(100, 5) + [300.0] * 25, stat="Sum")
+    frame["dimensions"] = json.dumps({"Dependency": "gateway", "Service": "payments"})
+    findings = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM,
+                               named_resources={"gateway", "payments"})
+    assert [f.evidence.details.get("reported_by") for f in findings if f.resource == "gateway"] == ["payments"]
+    own = _find(_series("gateway", "Errors", _wiggly(100, 60), _wiggly(100, 5) + [300.0] * 25))
+    assert "reported_by" not in own[0].evidence.details
+

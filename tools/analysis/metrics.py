@@ -164,6 +164,7 @@ def metric_findings(
     periods = _periods(inc)
     for _, run in runs.iterrows():
         label = _series_label(run)
+        reporters = _reporters(run["resource"], run["dimensions"], named_resources or set())
         z = float(run["z"])
         up = run["value"] >= run["median"]
         direction = "up" if up else "down"
@@ -194,6 +195,7 @@ def metric_findings(
                     "traffic": int(traffic),
                     "period_s": periods.get(tuple(run[k] for k in KEY), 60),
                     **({"calls": round(calls[run["resource"]], 4)} if run["resource"] in calls else {}),
+                    **({"reported_by": ",".join(reporters)} if reporters else {}),
                 },
             ),
         ))
@@ -245,6 +247,13 @@ def _calls_per_resource(inc: pd.DataFrame) -> dict[str, float]:
         return {}
     per_series = rows.groupby(KEY)["value"].median()
     return {str(r): float(v) for r, v in per_series.groupby(level="resource").max().items() if v > 0}
+
+
+def _reporters(resource: str, dimensions: str, named: set[str]) -> list[str]:
+    """Other named resources a series' dimensions name (a client-side metric such as
+    `DependencyErrors Service=<caller>` names the resource that measured it)."""
+    dims = json.loads(dimensions) if isinstance(dimensions, str) and dimensions else {}
+    return sorted({str(v) for v in dims.values() if v in named and v != resource})
 
 
 def _partition(resource: str, dimensions: str, named: set[str]) -> tuple[str | None, str]:
