@@ -313,8 +313,17 @@ def _partition_findings(runs: pd.DataFrame, inc: pd.DataFrame, named: set[str]) 
 
 
 def _strongest_per_resource(findings: list[Finding]) -> list[Finding]:
+    # Strongest first, and among equally strong ones a metric not yet kept first: the same
+    # metric in five zones says less than five metrics (scores saturate, so ties are common).
     kept: dict[str, list[Finding]] = {}
-    for finding in sorted(findings, key=lambda f: -f.score):
+    seen: set[tuple[str, str]] = set()
+    ordered = sorted(findings, key=lambda f: -f.score)
+    ranked = []
+    for finding in ordered:
+        key = (finding.resource, str(finding.evidence.details.get("metric")))
+        ranked.append((-round(finding.score, 2), key in seen, finding))
+        seen.add(key)
+    for _, _, finding in sorted(ranked, key=lambda r: r[:2]):
         bucket = kept.setdefault(finding.resource, [])
         if len(bucket) < MAX_FINDINGS_PER_RESOURCE:
             bucket.append(finding)
