@@ -92,7 +92,8 @@ def _collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         cand = by_resource.setdefault(f.resource, Candidate(resource=f.resource))
         if f.kind in SYMPTOM_KINDS and f.score >= ANOMALOUS:
             cand.symptoms.append(f)
-        elif f.kind == "change":
+        elif f.kind == "change" and not f.evidence.details.get("automatic"):
+            # An autoscaler's action reacts to load: it cannot have caused the failure.
             cand.changes.append(f)
         elif f.kind == "health":
             cand.health.append(f)
@@ -277,21 +278,50 @@ def _evidence_text(findings: list[Finding]) -> str:
     return " ".join(parts)
 
 
-def cause_of(cand: Candidate, entry_traffic_up: bool) -> Cause:
-    """The cause category, from what the evidence on the candidate says (strongest first)."""
+def _demand_onset(cand: Candidate) -> datetime | None:
+    """When the resource's request volume rose clearly, if it did."""
+    onsets = [
+        f.onset for f in cand.symptoms
+        if f.evidence.details.get("traffic") == 1 and f.direction == "up" and f.score >= 0.9 and f.onset
+    ]
+    return min(onsets, default=None)
+
+
+def _seen_from_callers(f: Finding, callers: set[str]) -> bool:
+    """Measured on the caller's side: a zone's partition, the network path, or a client-side
+    metric that one of the resource's callers reports about it."""
+    reporters = set(str(f.evidence.details.get("reported_by", "")).split(","))
+    return bool(f.evidence.details.get("via")) or f.domain == "network" or bool(reporters & callers)
+
+
+def cause_of(cand: Candidate, topology: Topology, entry_demand: datetime | None) -> Cause:
+    """The cause category, from what the evidence on the candidate says (strongest first).
+
+    `entry_demand`: when the request volume at the entry point (where users' requests come
+    in) rose clearly, if it did.
+    """
     if cand.change >= 0.25:
         return "change"
     strongest = sorted(cand.symptoms + cand.health, key=lambda f: -f.score)[:6]
     failures = [f for f in strongest if not f.evidence.details.get("traffic")]
-    surge = any(f.evidence.details.get("traffic") and f.direction == "up" and f.score >= 0.9 for f in cand.symptoms)
-    if entry_traffic_up and surge:
+    # Demand beyond capacity: more requests came in at the entry and reached the candidate
+    # no later than it began to fail. Demand that rises only after the failure is retries or
+    # a backlog draining, a consequence; demand that rises at the candidate alone (a batch
+    # job) against a fixed limit is that limit's story (constraint, below).
+    demand = _demand_onset(cand)
+    failing = _onset([f for f in cand.symptoms + cand.health if not f.evidence.details.get("traffic")])
+    latest = failing + _tolerance(cand) if failing else None
+    if demand and entry_demand and (latest is None or max(demand, entry_demand) <= latest):
         return "traffic"
     if _CONSTRAINT.search(_evidence_text(failures)):
         return "constraint"
     dependents = {f.evidence.details.get("via") for f in failures if f.evidence.details.get("via")}
     if len(dependents) >= 2:
         return "component"  # a shared piece of infrastructure (a zone) failing under several dependents
-    seen_from_callers = [f for f in failures if f.evidence.details.get("via") or f.domain == "network"]
+    # A resource seen mostly through its callers (client-side metrics, the network path) and
+    # without telemetry of its own showing trouble is outside our control: a dependency.
+    callers = set(topology.callers(cand.resource))
+    seen_from_callers = [f for f in failures if _seen_from_callers(f, callers)]
     if failures and len(seen_from_callers) * 2 > len(failures) and not cand.health:
         return "dependency"
     if cand.health or _COMPONENT.search(_evidence_text(failures)) or cand.symptoms:
@@ -313,7 +343,8 @@ _NEXT_STEPS: dict[str, list[str]] = {
         "Replace or drain unhealthy capacity; shift traffic away from an impaired Availability Zone if one stands out.",
     ],
     "dependency": [
-        "Check the dependency's own health and the path to it (timeouts, DNS, security groups, routes).",
+        ("Check the dependency's own health (its provider's status page or health dashboard) and the path to it "
+         "(timeouts, DNS, security groups, routes)."),
         "Fail over, degrade gracefully or tighten timeouts and circuit breakers for this dependency.",
     ],
     "traffic": [
@@ -324,10 +355,21 @@ _NEXT_STEPS: dict[str, list[str]] = {
 }
 
 
+# Why the evidence points at the category, where the findings alone do not say it.
+_WHY: dict[str, str] = {
+    "traffic": "Its request volume rose, as did the entry's, no later than its failures began: demand beyond its capacity.",
+    "dependency": ("It is seen mostly through its callers (their client-side metrics, the network path), "
+                   "not through telemetry of its own: a dependency outside our control."),
+}
+
+
 def _hypothesis(cand: Candidate, score: float, cause: Cause, entry: str) -> Hypothesis:
     ordered = sorted(cand.symptoms + cand.health, key=lambda f: -f.score)
     changes = sorted(cand.changes, key=lambda f: -f.score)
     lead = ordered[0] if ordered else (changes[0] if changes else None)
+    demand = [f for f in ordered if f.evidence.details.get("traffic") == 1 and f.direction == "up"]
+    if cause == "traffic" and demand:
+        lead = demand[0]  # the title names what the category rests on: the demand that rose
     title_cause = {
         "change": "a recent change", "constraint": "a limit or capacity constraint", "component": "a failing component",
         "dependency": "a failing dependency", "traffic": "a traffic surge", "unknown": "an unexplained anomaly",
@@ -340,6 +382,8 @@ def _hypothesis(cand: Candidate, score: float, cause: Cause, entry: str) -> Hypo
         parts.append(f"{cand.resource} is anomalous{when} in {len(ordered)} finding(s) across {', '.join(kinds)} (combined {cand.anomaly:.2f}).")
     if cand.change > 0 and changes:
         parts.append(f"A change came shortly before: {changes[0].summary}.")
+    if cause in _WHY:
+        parts.append(_WHY[cause])
     if cand.resource != entry:
         parts.append(f"It explains {cand.explains:.0%} of the other anomalous resources, which depend on it.")
     if cand.victim_of and cand.victim >= 0.25:
@@ -389,16 +433,14 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[
         return Ranking([], True, f"{why}o root cause is supported by the evidence. Strongest observations: {_strongest(findings)}")
     trigger_anomalous = not alarm_normal
     entry = cands.get(scope.entry)
-    entry_traffic_up = bool(entry) and any(
-        f.evidence.details.get("traffic") == 1 and f.direction == "up" for f in entry.symptoms
-    )
+    entry_demand = _demand_onset(entry) if entry else None
     hypotheses = []
     for i, cand in enumerate(leads[:MAX_HYPOTHESES]):
         runner_up = leads[i + 1] if i + 1 < len(leads) else None
         score = confidence(cand, runner_up if i == 0 else leads[0], trigger_anomalous)
         if i > 0:
             score = min(score, hypotheses[-1].evidence_score)
-        hypotheses.append(_hypothesis(cand, score, cause_of(cand, entry_traffic_up), scope.entry))
+        hypotheses.append(_hypothesis(cand, score, cause_of(cand, topology, entry_demand), scope.entry))
     if leads[0].score < SUPPORTED or hypotheses[0].evidence_score < ABSTAIN_BELOW:
         # Shown as weak leads: the engineer may still want to look, but nothing is claimed.
         return Ranking(hypotheses, True, (

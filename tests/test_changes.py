@@ -101,3 +101,16 @@ def test_change_domain_follows_its_kind() -> None:
     )
     domains = {f.evidence.event_ids[0]: f.domain for f in findings}
     assert domains == {"sg": "network", "dep": "application", "iam": "infrastructure"}
+
+
+def test_an_autoscalers_own_action_is_a_scaling_reaction_never_a_suspect() -> None:
+    # ECS service auto scaling scales out through UpdateService: CloudTrail shows the
+    # autoscaler as the actor. It reacts to load; a deploy through UpdateService does not.
+    scale_out = _event("UpdateService", "ecs.amazonaws.com", minutes_before=0.5)
+    scale_out.actor = "application-autoscaling.amazonaws.com"
+    deploy = _event("UpdateService", "ecs.amazonaws.com", minutes_before=0.5, id="e2")
+    deploy.actor = "arn:aws:sts::123456789012:assumed-role/deployer/ci"
+    assert change_kind(scale_out) == "scaling"
+    reaction, suspect = change_findings([scale_out, deploy], reference=ONSET)
+    assert reaction.score == 0.0 and reaction.evidence.details.get("automatic") == 1
+    assert suspect.score > 0.9 and "automatic" not in suspect.evidence.details

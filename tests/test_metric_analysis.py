@@ -205,3 +205,29 @@ def test_a_two_point_baseline_is_a_loose_reference_not_none() -> None:
     assert doubled[0].evidence.details["z"] == pytest.approx(10.0)
     wobble = _find(_series("api", "latency", [100.0, 100.0], [105.0] * 30))
     assert wobble == []
+
+
+def test_a_client_side_metric_names_the_resource_that_reported_it() -> None:
+    # payments publishes the errors it gets from the external API, with itself as a dimension.
+    frame = _series("gateway", "DependencyErrors", _wiggly(100, 60), _wiggly(100, 5) + [300.0] * 25, stat="Sum")
+    frame["dimensions"] = json.dumps({"Dependency": "gateway", "Service": "payments"})
+    findings = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM,
+                               named_resources={"gateway", "payments"})
+    assert [f.evidence.details.get("reported_by") for f in findings if f.resource == "gateway"] == ["payments"]
+    own = _find(_series("gateway", "Errors", _wiggly(100, 60), _wiggly(100, 5) + [300.0] * 25))
+    assert "reported_by" not in own[0].evidence.details
+
+
+def test_equally_strong_findings_of_different_metrics_are_kept_before_repeats_of_one() -> None:
+    # Six zones of one latency metric far out, a request count a little less far (its score
+    # rounds to the same 1.00): the request count must not be crowded out of the five
+    # findings kept for the resource.
+    frames = []
+    for zone in range(6):
+        frame = _series("alb", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 5) + [900.0] * 25)
+        frame["dimensions"] = json.dumps({"AvailabilityZone": f"zone-{zone}"})
+        frames.append(frame)
+    frames.append(_series("alb", "RequestCount", _wiggly(100, 60), _wiggly(100, 5) + [122.0] * 25, stat="Sum"))
+    findings = _find(*frames)
+    assert len(findings) == 5
+    assert "RequestCount" in {f.evidence.details["metric"] for f in findings}

@@ -337,3 +337,70 @@ def test_an_expired_dependency_explains_its_caller_without_a_metric_in_common() 
     ranking = rank(findings, _scope(_topology([("alb", "cert")])), TRIGGER)
     assert ranking.hypotheses[0].resource == "cert"
     assert ranking.hypotheses[0].cause == "constraint"
+
+
+def _observed(resource: str, metric: str, score: float, onset_minute: float, *, traffic: int = 0, text: str = "",
+              reported_by: str = "") -> Finding:
+    """A metric finding with the details the cause category reads."""
+    signal = f"Test/{metric} Sum"
+    details: dict[str, float | int | str] = {"metric": metric, "stat": "Sum", "traffic": traffic}
+    if reported_by:
+        details["reported_by"] = reported_by
+    return Finding(
+        id=Finding.make_id("metric", resource, signal), domain="application", kind="metric", resource=resource,
+        signal=signal, summary=f"{signal} on {resource} went up {text}", onset=_at(onset_minute), score=score,
+        direction="up", evidence=Evidence(baseline_value=1.0, incident_value=2.0, details=details),
+    )
+
+
+def test_a_resource_seen_only_through_its_callers_client_side_metrics_is_a_failing_dependency() -> None:
+    # alb -> payments -> gateway. payments reports the gateway's errors and latency itself
+    # (client-side metrics naming payments): the gateway has no telemetry of its own.
+    topology = _topology([("alb", "payments"), ("payments", "gateway")])
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.99, 2),
+        _metric("payments", "Errors", 0.95, 1),
+        _observed("gateway", "DependencyErrors", 0.99, 0, reported_by="payments"),
+        _observed("gateway", "DependencyLatency", 0.99, 0, reported_by="payments"),
+    ]
+    top = rank(findings, _scope(topology), TRIGGER).hypotheses[0]
+    assert (top.resource, top.cause) == ("gateway", "dependency")
+    assert "dependency" in top.title
+    # The same shifts in the gateway's own metrics: a component of ours that fails.
+    own = [f.model_copy(update={"evidence": f.evidence.model_copy(update={"details": {"metric": "Errors", "traffic": 0}})})
+           if f.resource == "gateway" else f for f in findings]
+    assert rank(own, _scope(topology), TRIGGER).hypotheses[0].cause == "component"
+
+
+def _surge(entry_demand_minute: float) -> list[Finding]:
+    # alb -> api. api gets many more requests from minute 0 and rejects what it cannot serve.
+    return [
+        _metric("alb", ALARM_METRIC, 0.99, 1),
+        _observed("alb", "RequestCount", 0.99, entry_demand_minute, traffic=1),
+        _observed("api", "Requests", 0.99, 0, traffic=1),
+        _observed("api", "Errors", 0.99, 0, text="request rejected: too many requests"),
+    ]
+
+
+def test_demand_that_rose_at_the_entry_no_later_than_the_failure_is_a_traffic_surge() -> None:
+    topology = _topology([("alb", "api")])
+    ranking = rank(_surge(0), _scope(topology), TRIGGER)
+    assert (ranking.hypotheses[0].resource, ranking.hypotheses[0].cause) == ("api", "traffic")
+
+
+def test_demand_that_rose_at_the_entry_only_after_the_failure_is_not_the_cause() -> None:
+    # Retries and backlogs raise the entry's request count after a failure: the limit that
+    # the api names is the story.
+    topology = _topology([("alb", "api")])
+    ranking = rank(_surge(15), _scope(topology), TRIGGER)
+    assert (ranking.hypotheses[0].resource, ranking.hypotheses[0].cause) == ("api", "constraint")
+
+
+def test_an_autoscalers_scale_out_is_not_a_change_that_caused_the_failure() -> None:
+    topology = _topology([("alb", "api")])
+    scale_out = _change("api", "UpdateService", 1, 0.0)
+    scale_out = scale_out.model_copy(update={"evidence": Evidence(event_ids=["evt-api"], details={"automatic": 1})})
+    findings = [*_surge(0), scale_out]
+    top = rank(findings, _scope(topology), TRIGGER).hypotheses[0]
+    assert (top.resource, top.cause) == ("api", "traffic")
+    assert scale_out.id not in top.supporting_findings

@@ -44,7 +44,18 @@ _DOMAIN_OF_KIND: dict[ChangeKind, Domain] = {
 }
 
 
+# An autoscaler's own actions (an ECS service or an Auto Scaling group scaled out) react to
+# load the scaler measured: evidence of demand, never the cause of a failure.
+_AUTOMATIC_SCALER = re.compile(r"autoscaling", re.IGNORECASE)
+
+
+def automatic_scaling(event: ChangeEvent) -> bool:
+    return bool(event.actor and _AUTOMATIC_SCALER.search(event.actor))
+
+
 def change_kind(event: ChangeEvent) -> ChangeKind:
+    if automatic_scaling(event):
+        return "scaling"
     name = event.event_name
     for pattern, kind in _compiled:
         if pattern.search(name):
@@ -65,7 +76,7 @@ def change_findings(changes: list[ChangeEvent], *, reference: datetime) -> list[
     findings = []
     for event in changes:
         kind = change_kind(event)
-        score = proximity(event.time, reference)
+        score = 0.0 if automatic_scaling(event) else proximity(event.time, reference)
         resource = event.resource or "unknown"
         signal = f"{kind} change {event.event_name} ({event.id})"
         minutes = (reference - event.time).total_seconds() / 60
@@ -82,7 +93,8 @@ def change_findings(changes: list[ChangeEvent], *, reference: datetime) -> list[
             evidence=Evidence(
                 event_ids=[event.id],
                 details={"change_kind": kind, "event_name": event.event_name, "source": event.source,
-                         "actor": event.actor or "", "minutes_before_onset": round(minutes, 1)},
+                         "actor": event.actor or "", "minutes_before_onset": round(minutes, 1),
+                         **({"automatic": 1} if automatic_scaling(event) else {})},
             ),
         ))
     return findings

@@ -164,6 +164,7 @@ def metric_findings(
     periods = _periods(inc)
     for _, run in runs.iterrows():
         label = _series_label(run)
+        reporters = _reporters(run["resource"], run["dimensions"], named_resources or set())
         z = float(run["z"])
         up = run["value"] >= run["median"]
         direction = "up" if up else "down"
@@ -194,6 +195,7 @@ def metric_findings(
                     "traffic": int(traffic),
                     "period_s": periods.get(tuple(run[k] for k in KEY), 60),
                     **({"calls": round(calls[run["resource"]], 4)} if run["resource"] in calls else {}),
+                    **({"reported_by": ",".join(reporters)} if reporters else {}),
                 },
             ),
         ))
@@ -245,6 +247,13 @@ def _calls_per_resource(inc: pd.DataFrame) -> dict[str, float]:
         return {}
     per_series = rows.groupby(KEY)["value"].median()
     return {str(r): float(v) for r, v in per_series.groupby(level="resource").max().items() if v > 0}
+
+
+def _reporters(resource: str, dimensions: str, named: set[str]) -> list[str]:
+    """Other named resources a series' dimensions name (a client-side metric such as
+    `DependencyErrors Service=<caller>` names the resource that measured it)."""
+    dims = json.loads(dimensions) if isinstance(dimensions, str) and dimensions else {}
+    return sorted({str(v) for v in dims.values() if v in named and v != resource})
 
 
 def _partition(resource: str, dimensions: str, named: set[str]) -> tuple[str | None, str]:
@@ -304,8 +313,17 @@ def _partition_findings(runs: pd.DataFrame, inc: pd.DataFrame, named: set[str]) 
 
 
 def _strongest_per_resource(findings: list[Finding]) -> list[Finding]:
+    # Strongest first, and among equally strong ones a metric not yet kept first: the same
+    # metric in five zones says less than five metrics (scores saturate, so ties are common).
     kept: dict[str, list[Finding]] = {}
-    for finding in sorted(findings, key=lambda f: -f.score):
+    seen: set[tuple[str, str]] = set()
+    ordered = sorted(findings, key=lambda f: -f.score)
+    ranked = []
+    for finding in ordered:
+        key = (finding.resource, str(finding.evidence.details.get("metric")))
+        ranked.append((-round(finding.score, 2), key in seen, finding))
+        seen.add(key)
+    for _, _, finding in sorted(ranked, key=lambda r: r[:2]):
         bucket = kept.setdefault(finding.resource, [])
         if len(bucket) < MAX_FINDINGS_PER_RESOURCE:
             bucket.append(finding)
