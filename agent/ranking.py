@@ -44,6 +44,13 @@ ABSTAIN_BELOW = 0.4
 # results are the same for any factor from 0.6 to 0.67; 0.5 abstained on three real PetShop incidents
 # whose root cause was the only anomaly, 0.75 proposed a noise candidate on a false alarm.
 ALARM_NORMAL_DISCOUNT = 0.6
+# A candidate whose every symptom ended by itself, followed by at least RECOVERY_MARGIN and
+# RECOVERY_POINTS normal points of its own data, with no change or health event behind it,
+# looks like a transient blip as much as a fault: its score is discounted like that of an
+# alarm that barely moved.
+RECOVERY_MARGIN = timedelta(minutes=5)
+RECOVERY_POINTS = 3
+RECOVERED_DISCOUNT = ALARM_NORMAL_DISCOUNT
 
 
 @dataclass
@@ -61,6 +68,7 @@ class Candidate:
     explains_alarm: float = 0.0
     change: float = 0.0
     score: float = 0.0
+    recovered_at: datetime | None = None  # when its anomaly ended by itself, if it did
 
 
 @dataclass
@@ -253,6 +261,25 @@ def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology,
     cand.score = min(1.0, cand.score + 0.5 * cand.change * (1.0 - cand.score))
 
 
+def _recovery(cand: Candidate) -> datetime | None:
+    """When the candidate's anomaly ended by itself: every symptom was followed by a stretch of
+    normal data (RECOVERY_MARGIN, RECOVERY_POINTS), and no change or health event marks the resource.
+    None when any symptom has no known end (log and trace findings) or was still going on."""
+    if not cand.symptoms or cand.health or cand.change > 0:
+        return None
+    ends = []
+    for f in cand.symptoms:
+        until, seen = f.evidence.details.get("until"), f.evidence.details.get("observed_until")
+        if not isinstance(until, str) or not isinstance(seen, str):
+            return None
+        end = datetime.fromisoformat(until)
+        period = timedelta(seconds=float(f.evidence.details.get("period_s", 60)))
+        if datetime.fromisoformat(seen) - end < max(RECOVERY_MARGIN, RECOVERY_POINTS * period):
+            return None
+        ends.append(end)
+    return max(ends)
+
+
 def confidence(top: Candidate, runner_up: Candidate | None, trigger_anomalous: bool) -> float:
     """The evidence score of a hypothesis: its candidate's score, discounted when a close rival
     exists or when the alarmed metric itself looks normal against the baseline. Abstention is
@@ -384,6 +411,9 @@ def _hypothesis(cand: Candidate, score: float, cause: Cause, entry: str) -> Hypo
         parts.append(f"A change came shortly before: {changes[0].summary}.")
     if cause in _WHY:
         parts.append(_WHY[cause])
+    if cand.recovered_at is not None:
+        parts.append(f"Its anomaly ended by itself at {cand.recovered_at:%H:%M} UTC with no change or health event "
+                     "behind it: it may have been a transient blip, so it is discounted.")
     if cand.resource != entry:
         parts.append(f"It explains {cand.explains:.0%} of the other anomalous resources, which depend on it.")
     if cand.victim_of and cand.victim >= 0.25:
@@ -420,6 +450,10 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[
     anomalous.update({c.resource: c for c in pool if c.fault >= ANOMALOUS and not inferred(topology, c.resource)})
     for cand in pool:
         _score(cand, anomalous, topology, scope.entry)
+        cand.recovered_at = _recovery(cand)
+        if cand.recovered_at is not None:
+            # Over before the data ends: less likely the cause of an alarm still firing.
+            cand.score *= RECOVERED_DISCOUNT
     alarm_normal = [f for f in findings if f.resource == trigger.resource and f.evidence.details.get("alarm_metric_normal")]
     if alarm_normal:
         # The metric that paged barely moved against its baseline: a false alarm is likely,

@@ -231,3 +231,23 @@ def test_equally_strong_findings_of_different_metrics_are_kept_before_repeats_of
     findings = _find(*frames)
     assert len(findings) == 5
     assert "RequestCount" in {f.evidence.details["metric"] for f in findings}
+
+
+def test_a_shift_that_was_over_well_before_the_alarm_is_history_not_evidence() -> None:
+    # 11:00-11:03 a burst on "old" that ended seven minutes before the 11:10 alarm (the tail of
+    # an earlier incident); "now" rises at 11:08 and is still up when the alarm fires.
+    old = [150.0] * 3 + _wiggly(100, 27)
+    now = _wiggly(100, 8) + [150.0] * 22
+    findings = _find(_series("old", "Latency", _wiggly(100, 60), old), _series("now", "Latency", _wiggly(100, 60), now))
+    assert {f.resource for f in findings} == {"now"}
+
+
+def test_a_shift_that_ended_just_before_the_alarm_still_counts() -> None:
+    # Over at 11:07, three minutes before the alarm: alarms look back over a few periods.
+    ended = _wiggly(100, 4) + [150.0] * 3 + _wiggly(100, 23)
+    findings = _find(_series("api", "Latency", _wiggly(100, 60), ended))
+    assert [f.resource for f in findings] == ["api"]
+    # ...and it says when it was last abnormal and how long the data went on after that.
+    details = findings[0].evidence.details
+    assert details["until"] == (INC_START + timedelta(minutes=7)).isoformat()
+    assert details["observed_until"] == (INC_START + timedelta(minutes=30)).isoformat()

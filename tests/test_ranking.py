@@ -404,3 +404,50 @@ def test_an_autoscalers_scale_out_is_not_a_change_that_caused_the_failure() -> N
     top = rank(findings, _scope(topology), TRIGGER).hypotheses[0]
     assert (top.resource, top.cause) == ("api", "traffic")
     assert scale_out.id not in top.supporting_findings
+
+
+def _ended(resource: str, metric: str, score: float, onset_minute: float, until_minute: float, data_until_minute: float) -> Finding:
+    finding = _metric(resource, metric, score, onset_minute)
+    finding.evidence.details.update(
+        {"period_s": 60, "until": _at(until_minute).isoformat(), "observed_until": _at(data_until_minute).isoformat()}
+    )
+    return finding
+
+
+def test_a_blip_that_recovered_by_itself_ranks_below_a_fault_that_persists() -> None:
+    # Two siblings under alb, equally anomalous; "cache" was back to normal at minute 6 and
+    # stayed normal for 24 minutes of data, "api" is still failing when the data ends.
+    topology = _topology([("alb", "api"), ("alb", "cache")])
+    findings = [
+        _ended("alb", ALARM_METRIC, 0.99, 2, 30, 30),
+        _ended("cache", "Latency", 0.95, 0, 6, 30),
+        _ended("api", "Errors", 0.95, 1, 30, 30),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    order = [h.resource for h in ranking.hypotheses]
+    assert order[0] == "api"
+    assert order.index("cache") > order.index("api")
+    cache = next(h for h in ranking.hypotheses if h.resource == "cache")
+    assert "transient" in cache.reasoning
+    assert "transient" not in ranking.hypotheses[0].reasoning
+
+
+def test_a_lone_blip_that_recovered_by_itself_is_not_claimed_as_a_root_cause() -> None:
+    # The only anomaly below the alarm, over after four minutes, with 20 minutes of normal data after it.
+    findings = [_ended("alb", ALARM_METRIC, 0.99, 1, 30, 30), _ended("api", "Latency", 0.9, 0, 4, 24)]
+    lone = rank(findings, _scope(_topology([("alb", "api")])), TRIGGER)
+    still = rank([findings[0], _ended("api", "Latency", 0.9, 0, 24, 24)], _scope(_topology([("alb", "api")])), TRIGGER)
+    assert still.hypotheses[0].resource == "api"
+    lone_api = next(h for h in lone.hypotheses if h.resource == "api")
+    assert "transient" in lone_api.reasoning
+    assert lone_api.evidence_score < still.hypotheses[0].evidence_score
+
+
+def test_a_recovery_after_a_change_is_not_mistaken_for_a_blip() -> None:
+    # A deploy at minute -2, errors until minute 6 (perhaps rolled back): the change explains it.
+    topology = _topology([("alb", "api")])
+    findings = [_ended("alb", ALARM_METRIC, 0.99, 1, 30, 30), _ended("api", "Errors", 0.9, 0, 6, 30),
+                _change("api", "UpdateService", -2, 0.95)]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "api"
+    assert "transient" not in ranking.hypotheses[0].reasoning

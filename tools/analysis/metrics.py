@@ -33,6 +33,7 @@ Z_CAP = 50.0
 MIN_BASELINE_POINTS = 3
 SHORT_BASELINE_NOISE = 0.10  # relative spread assumed when the baseline has fewer points than that
 MAX_FINDINGS_PER_RESOURCE = 5
+RECOVERED_BEFORE_ALARM = pd.Timedelta(minutes=5)  # a run over this long before the alarm is history
 PARTITION_DOMINANCE = 1.5  # a partition's shift must exceed every sibling's by this factor
 
 
@@ -148,7 +149,7 @@ def metric_findings(
         return []
     needed = np.minimum(MIN_RUN, points_per_series[runs["first_index"].to_numpy()])
     late = pd.Timestamp(alarm_time) + (pd.Timestamp(incident.end) - pd.Timestamp(incident.start)) / 4
-    runs = runs[(runs["length"] >= needed) & (runs["start"] <= late)]
+    runs = runs[(runs["length"] >= needed) & (runs["start"] <= late) & _present_at_alarm(runs, inc, group_id, alarm_time)]
     if runs.empty:
         return []
     runs = runs.join(inc.loc[runs["first_index"], KEY + ["median", "scale", "bad"]].set_index(runs.index))
@@ -159,9 +160,12 @@ def metric_findings(
     # Strongest run per series: by median z, longer runs breaking ties.
     runs = runs.sort_values(["z", "length"], ascending=False).drop_duplicates(KEY)
 
-    findings: list[Finding] = _partition_findings(runs, inc, named_resources or set())
-    calls = _calls_per_resource(inc)
     periods = _periods(inc)
+    # The end of each series' data: a run that ended well before it was seen to recover.
+    observed_until = {key: (t + pd.Timedelta(seconds=periods.get(key, 60))).isoformat()
+                      for key, t in inc.groupby(KEY, sort=False)["timestamp"].max().items()}
+    findings: list[Finding] = _partition_findings(runs, inc, named_resources or set(), periods, observed_until)
+    calls = _calls_per_resource(inc)
     for _, run in runs.iterrows():
         label = _series_label(run)
         reporters = _reporters(run["resource"], run["dimensions"], named_resources or set())
@@ -194,12 +198,30 @@ def metric_findings(
                     "stat": str(run["stat"]),
                     "traffic": int(traffic),
                     "period_s": periods.get(tuple(run[k] for k in KEY), 60),
+                    "until": _until(run, periods),
+                    "observed_until": observed_until[tuple(run[k] for k in KEY)],
                     **({"calls": round(calls[run["resource"]], 4)} if run["resource"] in calls else {}),
                     **({"reported_by": ",".join(reporters)} if reporters else {}),
                 },
             ),
         ))
     return _strongest_per_resource(findings)
+
+
+def _present_at_alarm(runs: pd.DataFrame, inc: pd.DataFrame, group_id: np.ndarray, alarm_time: datetime) -> np.ndarray:
+    """Runs still going on when the alarm evaluated: a shift that was over well before the
+    alarm fired (an earlier blip, the tail of an earlier incident) is not what it saw.
+
+    The last abnormal point covers one sampling period, and an alarm looks back over a few
+    periods before it fires: RECOVERED_BEFORE_ALARM allows for that. `inc` is sorted by
+    series and time, `group_id` numbers its series.
+    """
+    series = pd.Series(group_id, index=inc.index)
+    step = inc["timestamp"].diff().where(series.eq(series.shift()))
+    period = step.groupby(series).median()
+    run_period = period.reindex(group_id[runs["first_index"].to_numpy()]).fillna(pd.Timedelta(minutes=1))
+    covered_until = runs["end"] + pd.Series(run_period.to_numpy(), index=runs.index)
+    return (covered_until >= pd.Timestamp(alarm_time) - RECOVERED_BEFORE_ALARM).to_numpy()
 
 
 def _against_pre_alarm(runs: pd.DataFrame, inc: pd.DataFrame, alarm_time: datetime) -> pd.DataFrame:
@@ -267,7 +289,15 @@ def _partition(resource: str, dimensions: str, named: set[str]) -> tuple[str | N
     return dims[key], json.dumps(rest, sort_keys=True)
 
 
-def _partition_findings(runs: pd.DataFrame, inc: pd.DataFrame, named: set[str]) -> list[Finding]:
+def _until(run: pd.Series, periods: dict[tuple, int]) -> str:
+    """The end of what the run's last abnormal point covers (ISO 8601): when it was last seen abnormal."""
+    period = periods.get(tuple(run[k] for k in KEY), 60)
+    return (run["end"] + pd.Timedelta(seconds=period)).isoformat()
+
+
+def _partition_findings(
+    runs: pd.DataFrame, inc: pd.DataFrame, named: set[str], periods: dict[tuple, int], observed_until: dict[tuple, str]
+) -> list[Finding]:
     """Findings on a named partition (e.g. a zone) whose series alone moved within a family."""
     if not named:
         return []
@@ -306,7 +336,9 @@ def _partition_findings(runs: pd.DataFrame, inc: pd.DataFrame, named: set[str]) 
             evidence=Evidence(
                 baseline_value=float(run["median"]), incident_value=float(run["value"]),
                 details={"z": round(z, 2), "metric": str(row["metric"]), "stat": str(row["stat"]),
-                         "traffic": int(is_traffic(str(row["metric"]))), "via": str(row["resource"])},
+                         "traffic": int(is_traffic(str(row["metric"]))), "via": str(row["resource"]),
+                         "period_s": periods.get(tuple(run[k] for k in KEY), 60),
+                         "until": _until(run, periods), "observed_until": observed_until[tuple(run[k] for k in KEY)]},
             ),
         ))
     return findings
