@@ -286,3 +286,8 @@ def test_cli_rejects_a_day_without_the_entry_metrics(dataset, tmp_path, capsys):
     assert main(["import", "nezha", str(dataset), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "front_service.csv.gz: missing; expected the entry service's metrics" in err
+
+
+def test_the_alarm_is_placed_at_the_injection_so_the_fault_began_no_earlier(imported):
+    out, _ = imported
+    assert load_manifest(out / FIRST).trigger.onset_lookback_s == 0

@@ -205,3 +205,15 @@ def test_a_two_point_baseline_is_a_loose_reference_not_none() -> None:
     assert doubled[0].evidence.details["z"] == pytest.approx(10.0)
     wobble = _find(_series("api", "latency", [100.0, 100.0], [105.0] * 30))
     assert wobble == []
+
+
+def test_runs_under_way_before_the_earliest_onset_the_alarm_allows_are_history() -> None:
+    # "early" is high from 11:02 (before the alarm at 11:10), "late" from 11:11.
+    early = _series("early", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 2) + [150.0] * 28)
+    late = _series("late", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 11) + [150.0] * 19)
+    frame = pd.concat([early, late], ignore_index=True)
+    # Unknown look-back: both count (a slow build-up before an alarm is worth showing).
+    assert {f.resource for f in _find(early, late)} == {"early", "late"}
+    # An alarm placed at a known fault start: what was already high before it is not this fault.
+    findings = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM, earliest_onset=ALARM)
+    assert [f.resource for f in findings] == ["late"]

@@ -536,6 +536,8 @@ def _build_fault(day: _Day, fault: Fault, out: Path, label: str, minutes_before:
             statistic=TRIGGER_STAT,
             comparison="GreaterThanThreshold",
             state_change_time=fault.time,
+            # The alarm is placed at the injection itself: the fault began then, not earlier.
+            onset_lookback_s=0,
         ),
         window=window,
         baseline=baseline,
