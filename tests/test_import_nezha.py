@@ -291,3 +291,11 @@ def test_cli_rejects_a_day_without_the_entry_metrics(dataset, tmp_path, capsys):
 def test_the_alarm_is_placed_at_the_injection_so_the_fault_began_no_earlier(imported):
     out, _ = imported
     assert load_manifest(out / FIRST).trigger.onset_lookback_s == 0
+
+
+def test_a_longer_look_back_stops_where_the_previous_fault_s_effects_end(dataset, tmp_path):
+    out = tmp_path / "out30"
+    import_nezha(dataset, out, minutes_before=30)
+    first, second = load_manifest(out / FIRST), load_manifest(out / SECOND)
+    assert first.window.start == at(8, 30)  # no earlier fault: the full 30 minutes
+    assert second.window.start == at(9, 6)  # the 09:00 fault shows until 09:05
