@@ -54,6 +54,7 @@ def write_metrics(folder: Path) -> None:
             "PodServerLatencyP90(s)": server,
             "PodClientLatencyP90(s)": rng.uniform(0.01, 0.2, 120),
             "PodWorkload(Ops)": rng.uniform(0.5, 2, 120),
+            "NodeCpuUsageRate(%)": rng.uniform(5, 9, 120),
         }))
     write_gz_csv(folder / "front_service.csv.gz", pd.DataFrame({
         "Time": [f"{m:%Y-%m-%d %H:%M:%S}.000 +0000 UTC" for m in minutes],
@@ -140,9 +141,10 @@ def test_faults_are_aligned_on_inject_time_not_the_skewed_or_repeated_timestamp(
     first, second = load_manifest(out / FIRST), load_manifest(out / SECOND)
     assert first.trigger.state_change_time == at(9, 0, 30)
     assert second.trigger.state_change_time == at(9, 10, 5)
-    # 30 metric minutes before the fault's minute, through the two recorded minutes after it
-    assert (first.window.start, first.window.end) == (at(8, 30), at(9, 3))
-    assert (second.window.start, second.window.end) == (at(8, 40), at(9, 13))
+    # From the minute before the fault's minute (where its logs start) through the minutes its
+    # effects may show in the metrics (EFFECT_MINUTES), cut where the next fault's begin.
+    assert (first.window.start, first.window.end) == (at(8, 59), at(9, 6))
+    assert (second.window.start, second.window.end) == (at(9, 9), at(9, 16))
     logs = pd.read_parquet(out / SECOND / "logs.parquet")
     fault_logs = logs[logs["timestamp"] >= pd.Timestamp(second.window.start)]
     assert sorted(fault_logs["message"]) == sorted([
@@ -176,10 +178,11 @@ def test_topology_follows_spans_from_caller_to_callee_behind_the_entry(imported)
     assert topology.get("ts-ui-dashboard").attributes == {"entry": "true"}
 
 
-def test_baseline_comes_from_construct_data(imported):
+def test_baseline_is_the_fault_free_hour_before_with_the_construct_minutes(imported):
     out, _ = imported
     manifest = load_manifest(out / FIRST)
-    assert (manifest.baseline.start, manifest.baseline.end) == (at(8, 10), at(8, 11))
+    # the hour before the window, reaching back to the construct minute (08:10) it holds
+    assert (manifest.baseline.start, manifest.baseline.end) == (at(8, 0), at(8, 58, 59))
     logs = pd.read_parquet(out / FIRST / "logs.parquet")
     baseline_logs = logs[logs["timestamp"] < pd.Timestamp(manifest.window.start)]
     assert list(baseline_logs["message"]) == ["16:10:20.000 ERROR all good"]
@@ -187,9 +190,27 @@ def test_baseline_comes_from_construct_data(imported):
     assert sorted(spans["trace_id"].unique()) == ["b1", "t0", "t1", "t2"]
     metrics = pd.read_parquet(out / FIRST / "metrics.parquet")
     series = metrics[(metrics["resource"] == "ts-order-service") & (metrics["metric"] == "CpuUsageRate(%)")]
-    # 08:30:09 ... 09:02:09 in the window (33) and 08:10:09 in the baseline
-    assert len(series) == 34
+    # 08:59:09 ... 09:05:09 in the window (7) and 08:00:09 ... 08:58:09 in the baseline (59)
+    assert len(series) == 66
     assert set(series["dimensions"]) == {json.dumps({"pod": ORDER_POD})}
+
+
+def test_baseline_leaves_out_the_minutes_of_earlier_faults(imported):
+    out, _ = imported
+    manifest = load_manifest(out / SECOND)
+    assert (manifest.baseline.start, manifest.baseline.end) == (at(8, 9), at(9, 8, 59))
+    metrics = pd.read_parquet(out / SECOND / "metrics.parquet")
+    stamps = metrics.loc[metrics["timestamp"] < pd.Timestamp(manifest.window.start), "timestamp"]
+    # the first fault (09:00) shows from 08:59 to 09:05 and is no part of the normal reference
+    assert not ((stamps >= pd.Timestamp(at(8, 59))) & (stamps < pd.Timestamp(at(9, 6)))).any()
+    assert stamps.dt.floor("min").nunique() == 60 - 7
+
+
+def test_host_metrics_are_left_out(imported):
+    out, _ = imported
+    metrics = pd.read_parquet(out / FIRST / "metrics.parquet")
+    assert not metrics["metric"].str.startswith("Node").any()
+    assert "CpuUsageRate(%)" in set(metrics["metric"])
 
 
 def test_logs_and_spans_keep_only_the_faults_own_minutes(imported):
@@ -265,3 +286,16 @@ def test_cli_rejects_a_day_without_the_entry_metrics(dataset, tmp_path, capsys):
     assert main(["import", "nezha", str(dataset), str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "front_service.csv.gz: missing; expected the entry service's metrics" in err
+
+
+def test_the_alarm_is_placed_at_the_injection_so_the_fault_began_no_earlier(imported):
+    out, _ = imported
+    assert load_manifest(out / FIRST).trigger.onset_lookback_s == 0
+
+
+def test_a_longer_look_back_stops_where_the_previous_fault_s_effects_end(dataset, tmp_path):
+    out = tmp_path / "out30"
+    import_nezha(dataset, out, minutes_before=30)
+    first, second = load_manifest(out / FIRST), load_manifest(out / SECOND)
+    assert first.window.start == at(8, 30)  # no earlier fault: the full 30 minutes
+    assert second.window.start == at(9, 6)  # the 09:00 fault shows until 09:05

@@ -251,3 +251,15 @@ def test_a_shift_that_ended_just_before_the_alarm_still_counts() -> None:
     details = findings[0].evidence.details
     assert details["until"] == (INC_START + timedelta(minutes=7)).isoformat()
     assert details["observed_until"] == (INC_START + timedelta(minutes=30)).isoformat()
+
+
+def test_runs_under_way_before_the_earliest_onset_the_alarm_allows_are_history() -> None:
+    # "early" is high from 11:02 (before the alarm at 11:10), "late" from 11:11.
+    early = _series("early", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 2) + [150.0] * 28)
+    late = _series("late", "TargetResponseTime", _wiggly(100, 60), _wiggly(100, 11) + [150.0] * 19)
+    frame = pd.concat([early, late], ignore_index=True)
+    # Unknown look-back: both count (a slow build-up before an alarm is worth showing).
+    assert {f.resource for f in _find(early, late)} == {"early", "late"}
+    # An alarm placed at a known fault start: what was already high before it is not this fault.
+    findings = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM, earliest_onset=ALARM)
+    assert [f.resource for f in findings] == ["late"]

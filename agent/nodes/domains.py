@@ -20,7 +20,7 @@ from langgraph.runtime import Runtime
 
 from agent.domain import Domain, Finding, TimeWindow, Topology
 from agent.nodes.common import gap_finding, metrics_for, read_frames
-from agent.nodes.scope import ONSET_LOOKBACK
+from agent.nodes.scope import ONSET_LOOKBACK, onset_lookback
 from agent.state import Context, InvestigationState
 from tools.analysis.changes import LOOKBACK, change_findings, health_findings
 from tools.analysis.code_paths import code_path_findings
@@ -43,6 +43,11 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(), stale_baseline=_stale(scope.baseline, scope.incident),
+        # Only an alarm that says how early the fault can have begun rules earlier runs out: the
+        # default look-back is a guess, and a slow build-up before it is still worth showing.
+        earliest_onset=(
+            trigger.state_change_time - onset_lookback(trigger) if trigger.onset_lookback_s is not None else None
+        ),
     )
     if metric_domain(trigger.metric) == domain:
         observation = alarm_metric_observation(

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from langgraph.runtime import Runtime
 
-from agent.domain import TimeWindow, Topology
+from agent.domain import TimeWindow, Topology, Trigger
 from agent.state import Context, InvestigationState, Scope
 
 # Alarms fire after a few evaluation periods: the fault usually began up to this long before.
@@ -14,6 +14,13 @@ ONSET_LOOKBACK = timedelta(minutes=15)
 DEFAULT_BEFORE = timedelta(minutes=60)
 DEFAULT_AFTER = timedelta(minutes=15)
 DEFAULT_BASELINE = timedelta(hours=3)
+
+
+def onset_lookback(trigger: Trigger) -> timedelta:
+    """How long before the alarm the fault can have begun: the alarm's own, when it says."""
+    if trigger.onset_lookback_s is None:
+        return ONSET_LOOKBACK
+    return timedelta(seconds=max(0.0, trigger.onset_lookback_s))
 
 
 def decide_windows(

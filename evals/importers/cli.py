@@ -62,11 +62,16 @@ def import_petshop_command(src: Path = _SRC, out: Path = _OUT) -> None:
 def import_nezha_command(
     src: Path = _SRC,
     out: Path = _OUT,
-    before: int = typer.Option(30, "--minutes-before", min=1, help="metric minutes kept before each fault"),
+    before: int | None = typer.Option(
+        None, "--minutes-before", min=1,
+        help="metric minutes kept before each fault's minute, never reaching into an earlier fault's (default 1)",
+    ),
 ) -> None:
     """Nezha TrainTicket: rca_data/<day>/{<day>-fault_list.json,metric,log,trace}, construct_data/<day>."""
     from evals.importers.nezha import import_nezha
 
     console, started = _console(), time.perf_counter()
-    summary = import_nezha(src, out, minutes_before=before, progress=_progress(console))
+    # Without the option the importer's own default applies (evals/importers/nezha.py).
+    options = {"minutes_before": before} if before is not None else {}
+    summary = import_nezha(src, out, progress=_progress(console), **options)
     _finish(console, summary, out, started)

@@ -51,7 +51,22 @@ TRIGGER_METRIC = "LatencyP90(s)"
 TRIGGER_STAT = "p90"
 # Logs and traces were recorded for the fault's minute and the two after it.
 TELEMETRY_MINUTES = 3
-DEFAULT_MINUTES_BEFORE = 30
+# The window starts where the recorded logs and spans do, the minute before the fault's minute:
+# the fault cannot show earlier, and the faults of the preceding minutes (every 4-9 minutes on
+# a day) must not (their effects belong to the baseline's excluded minutes, see below).
+DEFAULT_MINUTES_BEFORE = 1
+# How long a fault disturbs the per-minute metrics: from the minute before its minute to this
+# many minutes after it. The injections last about three minutes and a minute's metric point
+# shows them up to two minutes late (a CPU contention injected at hh:mm:54 reads high from the
+# point of mm+2 through mm+5). The dataset's own fault-free minute lies 7 minutes after a fault.
+EFFECT_MINUTES = 6
+# The metric baseline: the fault-free minutes of the hour before the fault's window. One hour
+# gives a median and a spread per series (the fault-free data has a single minute, which gives
+# a level but no spread) without reaching into another part of the day's load.
+BASELINE_MINUTES = 60
+# With fewer fault-free minutes than this before the window (the day's first fault), the
+# dataset's fault-free minutes alone are the baseline.
+MIN_BASELINE_MINUTES = 10
 # Below this the entry file matches no pod and is kept as a resource of its own.
 ENTRY_MATCH_MIN_CORRELATION = 0.9
 
@@ -64,6 +79,10 @@ TRACE_EXPECTED = "a Nezha trace table: TraceID, SpanID, ParentID, PodName, Opera
 LOG_COLUMNS = ("TimeUnixNano", "PodName", "Log")
 TRACE_COLUMNS = ("TraceID", "SpanID", "ParentID", "PodName", "OperationName", "StartTimeUnixNano", "EndTimeUnixNano")
 _NOT_METRICS = {"Time", "TimeStamp", "PodName", "ServiceName"}
+# `Node*` columns measure the host a pod runs on, the same series in every pod on that host.
+# Stored under each pod's service they make every neighbour of a busy pod look faulty itself,
+# and the files do not name the host to store them under, so they are left out.
+_HOST_METRIC = re.compile(r"^Node")
 _MINUTE_FILE = re.compile(r"^(\d{2})_(\d{2})_(log|trace)\.csv(\.gz)?$")
 _POD_SUFFIXES = re.compile(r"-[a-z0-9]+-[a-z0-9]+$")
 
@@ -177,6 +196,7 @@ class _Day:
             self.metrics = self._read_metrics(self.rca / "metric")
             self.baseline_metrics = self._read_metrics(self.construct / "metric") if (self.construct / "metric").is_dir() else {}
             self.entry, self.entry_pod = self._find_entry()
+            self.fault_minutes = self._fault_minutes()
             self.logs = _minute_files(self.rca / "log", "log")
             self.traces = _minute_files(self.rca / "trace", "trace")
             self.baseline_logs = _minute_files(self.construct / "log", "log")
@@ -192,6 +212,48 @@ class _Day:
             raise
         self._loaded = True
 
+    def _fault_minutes(self) -> list[pd.Timestamp]:
+        """The minute of every fault of the day that has a readable time (sorted)."""
+        path = self.rca / f"{self.day}-fault_list.json"
+        minutes = set()
+        for where, raw in read_fault_list(path) if path.is_file() else []:
+            try:
+                minutes.add(pd.Timestamp(Fault(raw, where).time).floor("min"))
+            except SourceError:
+                continue  # that fault is skipped (and reported) on its own
+        return sorted(minutes)
+
+    def disturbed(self, stamps: pd.DatetimeIndex | pd.Series) -> np.ndarray:
+        """Which timestamps fall where some fault of the day may show (see EFFECT_MINUTES)."""
+        values = pd.DatetimeIndex(stamps)
+        mask = np.zeros(len(values), dtype=bool)
+        for minute in self.fault_minutes:
+            mask |= (values >= minute - pd.Timedelta(minutes=1)) & (values < minute + pd.Timedelta(minutes=EFFECT_MINUTES))
+        return mask
+
+    def windows_for(self, onset: pd.Timestamp, minutes_before: int) -> tuple[TimeWindow, TimeWindow | None]:
+        """(incident window, metric baseline span) of the fault whose minute is `onset`.
+
+        The window holds no other fault: it starts where the previous fault's effects end (at
+        the latest a minute before the fault's minute, which the logs record as normal) and
+        ends where the next fault's begin (at the earliest at the last recorded minute). The
+        baseline span is the hour before the window; only its fault-free minutes are kept.
+        """
+        one = pd.Timedelta(minutes=1)
+        start = onset - pd.Timedelta(minutes=minutes_before)
+        end = onset + pd.Timedelta(minutes=EFFECT_MINUTES)
+        for minute in self.fault_minutes:
+            if minute < onset:
+                start = max(start, minute + pd.Timedelta(minutes=EFFECT_MINUTES))
+            elif minute > onset:
+                end = min(end, minute - one)
+        start = min(start, onset - one)
+        end = max(end, onset + pd.Timedelta(minutes=TELEMETRY_MINUTES))
+        window = TimeWindow(start=start.to_pydatetime(), end=end.to_pydatetime())
+        span = TimeWindow(start=(start - pd.Timedelta(minutes=BASELINE_MINUTES)).to_pydatetime(),
+                          end=(start - pd.Timedelta(seconds=1)).to_pydatetime())
+        return window, span
+
     # -- metrics ---------------------------------------------------------------------------
 
     def _read_metrics(self, folder: Path) -> dict[str, pd.DataFrame]:
@@ -205,7 +267,8 @@ class _Day:
             stamps = pd.to_numeric(frame["TimeStamp"], errors="coerce")
             if stamps.isna().any():
                 raise SourceError(f"{path}: TimeStamp holds a value that is not unix seconds; expected {METRIC_EXPECTED}")
-            values = frame[[c for c in frame.columns if c not in _NOT_METRICS]].apply(pd.to_numeric, errors="coerce")
+            columns = [c for c in frame.columns if c not in _NOT_METRICS and not _HOST_METRIC.match(str(c))]
+            values = frame[columns].apply(pd.to_numeric, errors="coerce")
             values.index = pd.to_datetime(stamps.to_numpy(), unit="s", utc=True)
             frames[name] = values.dropna(axis=1, how="all")
         if ENTRY_FILE not in frames and folder.parent == self.rca:
@@ -421,19 +484,38 @@ def import_nezha(src: Path, out: Path, *, minutes_before: int = DEFAULT_MINUTES_
 
 def _build_fault(day: _Day, fault: Fault, out: Path, label: str, minutes_before: int) -> None:
     onset = pd.Timestamp(fault.time).floor("min")
-    window = TimeWindow(start=(onset - pd.Timedelta(minutes=minutes_before)).to_pydatetime(),
-                        end=(onset + pd.Timedelta(minutes=TELEMETRY_MINUTES)).to_pydatetime())
-    # Logs and spans only for the fault's own minutes: the metric window reaches back far
-    # enough to hold earlier faults, whose records would only mislead.
-    recorded = TimeWindow(start=(onset - pd.Timedelta(minutes=1)).to_pydatetime(), end=window.end)
-    metric_windows = [(window, day.metrics)]
+    window, span = day.windows_for(onset, minutes_before)
+    # Logs and spans only for the fault's own minutes (the only ones recorded around it).
+    recorded = TimeWindow(start=(onset - pd.Timedelta(minutes=1)).to_pydatetime(),
+                          end=(onset + pd.Timedelta(minutes=TELEMETRY_MINUTES)).to_pydatetime())
+    metrics = day.metrics_in([(window, day.metrics)])
     logs = [day.logs_in(recorded, day.logs)]
     spans = [day.spans_in(recorded)]
-    if day.baseline is not None:
-        metric_windows.append((day.baseline, day.baseline_metrics))
-        logs.append(day.logs_in(day.baseline, day.baseline_logs))
-        spans.append(day.spans_in(day.baseline))
-    metrics = day.metrics_in(metric_windows)
+    baseline = day.baseline
+    clean = day.metrics_in([(span, day.metrics)])
+    if len(clean):
+        clean = clean[~day.disturbed(clean["timestamp"])]
+    if len(clean) and clean["timestamp"].nunique() >= MIN_BASELINE_MINUTES:
+        # The fault-free minutes of the hour before the window, with the dataset's fault-free
+        # minutes (the only ones with logs and spans) when they came earlier.
+        first = pd.Timestamp(clean["timestamp"].min()).floor("min").to_pydatetime()
+        if baseline is not None and baseline.end <= window.start:
+            first = min(first, baseline.start)
+        else:
+            baseline = None
+        metrics = pd.concat([metrics, clean], ignore_index=True)
+        span_window = TimeWindow(start=first, end=span.end)
+    else:
+        span_window = None
+        if baseline is not None and baseline.end > window.start and baseline.start < window.end:
+            baseline = None  # inside the window: it is the window's own pre-fault part
+    if baseline is not None:
+        metrics = pd.concat([metrics, day.metrics_in([(baseline, day.baseline_metrics)])], ignore_index=True)
+        logs.append(day.logs_in(baseline, day.baseline_logs))
+        spans.append(day.spans_in(baseline))
+    if len(metrics):
+        metrics = metrics.drop_duplicates(["resource", "namespace", "metric", "dimensions", "timestamp"])
+    baseline = span_window or baseline
     log_frame = pd.concat([f for f in logs if len(f)], ignore_index=True).drop_duplicates() if any(len(f) for f in logs) else None
     span_frame = pd.concat([f for f in spans if len(f)], ignore_index=True) if any(len(f) for f in spans) else None
     if span_frame is not None:
@@ -454,9 +536,11 @@ def _build_fault(day: _Day, fault: Fault, out: Path, label: str, minutes_before:
             statistic=TRIGGER_STAT,
             comparison="GreaterThanThreshold",
             state_change_time=fault.time,
+            # The alarm is placed at the injection itself: the fault began then, not earlier.
+            onset_lookback_s=0,
         ),
         window=window,
-        baseline=day.baseline,
+        baseline=baseline,
         topology=topology,
         # The dataset labels the faulty service and the injected fault, not a cause category.
         ground_truth=GroundTruth(resource=fault.service, fault=fault.kind),

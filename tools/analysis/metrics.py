@@ -99,6 +99,7 @@ def metric_findings(
     alarm_time: datetime,
     named_resources: set[str] | None = None,
     stale_baseline: bool = False,
+    earliest_onset: datetime | None = None,
 ) -> list[Finding]:
     """Findings for every series that shifted in a sustained way during `incident`.
 
@@ -114,6 +115,8 @@ def metric_findings(
 
     Runs that end before `incident` starts, or that start after `alarm_time` plus a quarter of
     the incident window, are ignored: the first is history, the second an after-effect.
+    `earliest_onset`: when the alarm tells how early the fault can have begun, a run already
+    under way before then is history too (another fault's tail, or noise), not this fault.
     """
     if frame.empty:
         return []
@@ -150,6 +153,8 @@ def metric_findings(
     needed = np.minimum(MIN_RUN, points_per_series[runs["first_index"].to_numpy()])
     late = pd.Timestamp(alarm_time) + (pd.Timestamp(incident.end) - pd.Timestamp(incident.start)) / 4
     runs = runs[(runs["length"] >= needed) & (runs["start"] <= late) & _present_at_alarm(runs, inc, group_id, alarm_time)]
+    if earliest_onset is not None:
+        runs = runs[runs["start"] >= pd.Timestamp(earliest_onset)]
     if runs.empty:
         return []
     runs = runs.join(inc.loc[runs["first_index"], KEY + ["median", "scale", "bad"]].set_index(runs.index))
