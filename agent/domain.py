@@ -164,9 +164,11 @@ class Trigger(Model):
     threshold: float | None = None
     comparison: ComparisonOperator | None = None
     state_change_time: datetime
-    # How long before `state_change_time` the fault can have begun, when known: for a CloudWatch
-    # alarm its Period x EvaluationPeriods; 0 for an alarm placed at a known fault start (an
-    # injected fault). None: unknown, the investigation assumes ONSET_LOOKBACK (agent/nodes/scope.py).
+    # How long before `state_change_time` the fault can have begun, when that is known: 0 for an
+    # alarm placed at a known fault start (an injected fault in a replayed dataset). Live alarms
+    # leave it unset: a slow degradation can begin long before a threshold is crossed, so an
+    # alarm's Period x EvaluationPeriods bounds nothing. None: the investigation assumes
+    # ONSET_LOOKBACK (agent/nodes/scope.py).
     onset_lookback_s: float | None = None
 
     @field_validator("state_change_time")
