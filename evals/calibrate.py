@@ -4,7 +4,8 @@
     python -m evals.calibrate out/eval.json [--fit-on gameday]
 
 Fits Platt scaling (a logistic regression of "hypothesis #1 is right" on the logit of its
-evidence score) on the real incidents of one dataset where the agent proposed a hypothesis,
+evidence score, with a weak prior towards leaving the score as it is) on the incidents of one
+dataset where the agent proposed a hypothesis,
 prints the two constants to paste into agent/calibration.py, and the expected calibration error
 (ECE) per dataset before and after: the datasets not fitted on are the out-of-sample check.
 Fit on our own game-day suite, never on the datasets the project is judged on.
@@ -34,17 +35,27 @@ def fitting_points(cases: Sequence[CaseResult]) -> list[tuple[float, bool]]:
     ]
 
 
-def fit_platt(points: Sequence[tuple[float, bool]], ridge: float = 1e-3, steps: int = 100) -> tuple[float, float]:
+PRIOR_WEIGHT = 3.0
+
+
+def fit_platt(points: Sequence[tuple[float, bool]], prior_weight: float = PRIOR_WEIGHT, steps: int = 200) -> tuple[float, float]:
     """(slope, intercept) of P(right) = sigmoid(slope * logit(score) + intercept), by Newton's
-    method on the log-likelihood; a small ridge keeps it finite when the points separate."""
+    method on the log-likelihood plus a Gaussian prior pulling towards the identity map
+    (slope 1, intercept 0) with the weight of `prior_weight` incidents.
+
+    Why the prior: on a suite where nearly every proposed hypothesis is right, the plain fit
+    goes flat and near 1 (every hypothesis would read 95 %+); the prior keeps the map close to
+    the score where the data say little, and it keeps the fit finite when outcomes separate.
+    """
     if len(points) < 2:
         raise ValueError("need at least two scored incidents to fit a calibration")
     xs = [logit(score) for score, _ in points]
     ys = [1.0 if right else 0.0 for _, right in points]
     a, b = 1.0, 0.0
     for _ in range(steps):
-        ga, gb = -ridge * a, -ridge * b
-        haa = hab = hbb = ridge
+        ga, gb = -prior_weight * (a - 1.0), -prior_weight * b
+        haa = hbb = prior_weight + 1e-9
+        hab = 0.0
         for x, y in zip(xs, ys):
             p = 1.0 / (1.0 + math.exp(-(a * x + b)))
             w = p * (1.0 - p)
@@ -59,7 +70,7 @@ def fit_platt(points: Sequence[tuple[float, bool]], ridge: float = 1e-3, steps: 
         da = (hbb * ga - hab * gb) / det
         db = (haa * gb - hab * ga) / det
         a, b = a + da, b + db
-        if abs(da) + abs(db) < 1e-9:
+        if abs(da) + abs(db) < 1e-10:
             break
     return a, b
 
@@ -68,6 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m evals.calibrate", description=__doc__.split("\n\n")[0])
     parser.add_argument("eval_json", type=Path, help="the JSON written by `investigator eval --json`")
     parser.add_argument("--fit-on", default="gameday", help="dataset to fit on (default: gameday)")
+    parser.add_argument("--prior-weight", type=float, default=PRIOR_WEIGHT,
+                        help=f"pull towards the identity map, in incidents (default: {PRIOR_WEIGHT:g})")
     args = parser.parse_args(argv)
     try:
         cases = [CaseResult(**c) for c in json.loads(args.eval_json.read_text())["cases"]]
@@ -78,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(points) < 2:
         print(f"error: {args.eval_json}: fewer than two scored {args.fit_on!r} incidents to fit on", file=sys.stderr)
         return 2
-    slope, intercept = fit_platt(points)
+    slope, intercept = fit_platt(points, args.prior_weight)
     print(f"fitted on {len(points)} {args.fit_on} incidents:\nSLOPE = {slope:.3f}\nINTERCEPT = {intercept:.3f}\n")
     print("ECE per dataset (before calibration -> with these constants):")
     for dataset in sorted({c.dataset for c in cases}):

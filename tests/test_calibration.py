@@ -66,3 +66,12 @@ def test_cli_rejects_a_file_that_is_not_an_eval_json(tmp_path, capsys):
     assert main([str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "\n" not in err
+
+
+def test_a_suite_where_everything_proposed_is_right_does_not_flatten_the_map():
+    # 60 proposed hypotheses, all right: the plain maximum-likelihood fit would push every
+    # score towards 100 %; the prior keeps low scores visibly less certain than high ones.
+    points = [(0.4 + 0.01 * i, True) for i in range(60)]
+    a, b = fit_platt(points)
+    assert a > 0.5
+    assert calibrated(0.9, a, b) - calibrated(0.4, a, b) > 0.1
