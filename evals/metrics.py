@@ -7,6 +7,8 @@ Conventions (also in docs/evaluation.md):
 - A real incident the agent abstained on, or whose investigation failed, is a miss at every k.
 - Specificity is measured on false-alarm bundles only: the share the agent abstained on.
 - Cause accuracy counts only incidents whose ground truth names a cause category.
+- Lead@1 is the share of real incidents whose first listed hypothesis names the true resource,
+  whether the agent committed to it or abstained and showed it as a weak lead.
 - p95 uses the nearest-rank definition: the ceil(0.95 n)-th smallest value.
 - Calibration uses hypothesis #1 of real incidents that have one: 10 equal-width confidence
   bins; ECE = sum over bins of (bin size / total) * |accuracy - mean confidence|.
@@ -62,6 +64,9 @@ class GroupMetrics(BaseModel):
     ac5: float | None = None
     avg5: float | None = None
     mrr: float | None = None
+    lead1: float | None = Field(
+        default=None, description="share of real incidents whose first hypothesis names the truth, abstained or not"
+    )
     specificity: float | None = None
     cause_accuracy: float | None = None
     cause_cases: int = 0
@@ -119,6 +124,11 @@ def group_metrics(group: str, cases: Iterable[CaseResult]) -> GroupMetrics:
             setattr(out, f"ac{k}", ac_at(ranks, k))
         out.avg5 = _mean([ac_at(ranks, k) for k in KS])  # type: ignore[misc]
         out.mrr = mrr(ranks)
+        # What the engineer reads first even when the agent abstains (a weak lead): the ranking's
+        # quality apart from the decision to commit to it.
+        out.lead1 = _mean([
+            1.0 if c.error is None and c.ranked_resources[:1] == [c.truth_resource] else 0.0 for c in incidents
+        ])
     if alarms:
         out.specificity = _mean([1.0 if c.abstained and c.error is None else 0.0 for c in alarms])
     labelled = [c for c in incidents if c.truth_cause is not None]

@@ -49,6 +49,14 @@ def test_accuracy_at_k_avg5_and_mrr():
     assert m.mrr == pytest.approx(1.7 / 6)
 
 
+def test_lead_at_1_counts_a_right_weak_lead_that_ac1_does_not():
+    # Right first hypothesis: case 1 (committed) and case 5 (abstained, shown as a weak lead);
+    # cases 2-4 lead with another resource and case 6 failed: 2 of 6.
+    m = group_metrics("ds", CASES)
+    assert m.lead1 == pytest.approx(2 / 6)
+    assert m.ac1 == pytest.approx(1 / 6)
+
+
 def test_specificity_counts_only_clean_abstentions_on_false_alarms():
     assert group_metrics("ds", CASES).specificity == pytest.approx(1 / 3)
 
