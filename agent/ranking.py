@@ -25,6 +25,7 @@ from agent.calibration import calibrated
 from agent.domain import Cause, Finding, Hypothesis, Topology, Trigger
 from agent.state import Scope
 from tools.analysis.changes import proximity
+from tools.analysis.semantics import is_outgoing
 
 ANOMALOUS = 0.5  # a finding at or above this score is an anomaly, below it an observation
 SUPPORTED = 0.5  # a candidate must score this much to be proposed at all
@@ -89,6 +90,17 @@ def _combine(findings: list[Finding]) -> float:
     return 1.0 - miss
 
 
+def _load_like(f: Finding) -> bool:
+    """A symptom that is not the resource's own failure: a shift in request volume (load), or
+    the latency of its outgoing calls measured on its own side without naming the dependency
+    (`reported_by` is set when the metric names it, and the finding then sits on that
+    dependency). Every caller of a slow dependency shows the latter, so it counts like load:
+    half, and never as a failure that a dependency must explain."""
+    if f.evidence.details.get("traffic"):
+        return True
+    return f.kind == "metric" and not f.evidence.details.get("reported_by") and is_outgoing(str(f.evidence.details.get("metric", "")))
+
+
 def _collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
     in_scope = set(scope.resources)
     known = scope.topology.ids()
@@ -111,10 +123,11 @@ def _collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         via = {f.evidence.details.get("via") for f in cand.symptoms if f.evidence.details.get("via")}
         if len(via) == 1:
             cand.symptoms = [f for f in cand.symptoms if not f.evidence.details.get("via")]
-        failures = [f for f in cand.symptoms if not f.evidence.details.get("traffic")]
-        traffic = [f for f in cand.symptoms if f.evidence.details.get("traffic")]
+        failures = [f for f in cand.symptoms if not _load_like(f)]
+        traffic = [f for f in cand.symptoms if _load_like(f)]
         # A shift in request volume is load, not failure: it counts half, and never makes
-        # a dependency the explanation of its caller's failure.
+        # a dependency the explanation of its caller's failure (nor does a slower dependency
+        # seen from this side, see `_load_like`).
         cand.fault = _combine(failures + cand.health)
         cand.anomaly = max(cand.fault, 0.5 * _combine(traffic))
         cand.onset = _onset(cand.symptoms + cand.health)

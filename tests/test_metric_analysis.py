@@ -15,7 +15,7 @@ import pytest
 
 from agent.domain import TimeWindow
 from tools.analysis.metrics import MIN_RUN, Z_ONSET, metric_findings, z_to_score
-from tools.analysis.semantics import bad_direction, metric_domain
+from tools.analysis.semantics import bad_direction, is_outgoing, metric_domain
 
 BASE_START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 INC_START = datetime(2024, 5, 1, 11, 0, tzinfo=timezone.utc)
@@ -263,3 +263,18 @@ def test_runs_under_way_before_the_earliest_onset_the_alarm_allows_are_history()
     # An alarm placed at a known fault start: what was already high before it is not this fault.
     findings = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM, earliest_onset=ALARM)
     assert [f.resource for f in findings] == ["late"]
+
+
+@pytest.mark.parametrize(
+    ("metric", "outgoing"),
+    [
+        ("PodClientLatencyP90(s)", True),
+        ("DependencyLatency", True),
+        ("downstream_duration_ms", True),
+        ("PodServerLatencyP90(s)", False),
+        ("TargetResponseTime", False),
+        ("ClientTLSNegotiationErrorCount", False),  # the clients' errors, not latency of our calls
+    ],
+)
+def test_latency_of_outgoing_calls_is_recognised_by_name(metric: str, outgoing: bool) -> None:
+    assert is_outgoing(metric) == outgoing

@@ -451,3 +451,19 @@ def test_a_recovery_after_a_change_is_not_mistaken_for_a_blip() -> None:
     ranking = rank(findings, _scope(topology), TRIGGER)
     assert ranking.hypotheses[0].resource == "api"
     assert "transient" not in ranking.hypotheses[0].reasoning
+
+
+def test_latency_of_outgoing_calls_is_not_the_callers_own_failure() -> None:
+    # "a" only reports that its outgoing calls got slower (client-side latency that names no
+    # dependency); "b" fails on its own. The louder client-side shift must not outrank it.
+    findings = [
+        _metric("a", "PodClientLatencyP90(s)", 0.99, 0),
+        _metric("b", "Errors", 0.9, 0),
+    ]
+    ranking = rank(findings, _scope(_topology([("alb", "a"), ("alb", "b")])), TRIGGER)
+    assert ranking.hypotheses[0].resource == "b"
+    # The same metric naming its dependency is that dependency's symptom, and counts in full.
+    named = findings[0].model_copy(update={"evidence": findings[0].evidence.model_copy(
+        update={"details": {"metric": "DependencyLatency", "traffic": 0, "reported_by": "alb"}})})
+    ranking = rank([named, findings[1]], _scope(_topology([("alb", "a"), ("alb", "b")])), TRIGGER)
+    assert ranking.hypotheses[0].resource == "a"

@@ -61,3 +61,15 @@ def is_traffic(metric: str) -> bool:
     """Request-volume metrics: a change here is load, not necessarily a fault."""
     name = _words(metric)
     return bad_direction(metric) == "both" and bool(re.search(r"request|invocation|count|workload|qps|rps|throughput|calls|sent|messages|consumed", name))
+
+
+# Latency measured on the calling side of outgoing requests ("PodClientLatency",
+# "DependencyLatency", "downstream_duration"): the time the resource's dependencies took.
+_OUTGOING = re.compile(r"client_?(latency|duration|response_?time)|dependency_?(latency|duration)|downstream|outbound|outgoing")
+
+
+def is_outgoing(metric: str) -> bool:
+    """Latency of the calls a resource makes, as its own client sees them: when the metric
+    does not name the dependency it measures, a rise says that *some* dependency got slower,
+    not that the resource itself failed."""
+    return bool(_OUTGOING.search(_words(metric)))
