@@ -15,7 +15,7 @@ import pytest
 
 from agent.domain import TimeWindow
 from tools.analysis.metrics import MIN_RUN, Z_ONSET, metric_findings, z_to_score
-from tools.analysis.semantics import bad_direction, is_outgoing, metric_domain
+from tools.analysis.semantics import bad_direction, is_outgoing, is_traffic, metric_domain
 
 BASE_START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 INC_START = datetime(2024, 5, 1, 11, 0, tzinfo=timezone.utc)
@@ -278,3 +278,19 @@ def test_runs_under_way_before_the_earliest_onset_the_alarm_allows_are_history()
 )
 def test_latency_of_outgoing_calls_is_recognised_by_name(metric: str, outgoing: bool) -> None:
     assert is_outgoing(metric) == outgoing
+
+
+@pytest.mark.parametrize(
+    ("metric", "traffic"),
+    [
+        ("RequestCount", True),
+        ("NetworkReceiveBytes", True),  # bytes moved are volume: more of them is load
+        ("NetworkIn", True),
+        ("NetworkPacketsOut", True),
+        ("NetworkInterfaceErrors", False),
+        ("Latency", False),
+        ("FreeStorageSpace", False),
+    ],
+)
+def test_volume_metrics_are_traffic(metric: str, traffic: bool) -> None:
+    assert is_traffic(metric) == traffic

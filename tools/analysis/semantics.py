@@ -58,9 +58,12 @@ def metric_domain(metric: str) -> Domain:
 
 
 def is_traffic(metric: str) -> bool:
-    """Request-volume metrics: a change here is load, not necessarily a fault."""
+    """Request-volume metrics: a change here is load, not necessarily a fault. Bytes and
+    packets moved are volume too: more of them is more (or larger) requests, whichever end
+    of a slow call the resource is on."""
     name = _words(metric)
-    return bad_direction(metric) == "both" and bool(re.search(r"request|invocation|count|workload|qps|rps|throughput|calls|sent|messages|consumed", name))
+    return bad_direction(metric) == "both" and bool(
+        re.search(r"request|invocation|count|workload|qps|rps|throughput|calls|sent|messages|consumed|bytes|packets|network_?(in|out)\b", name))
 
 
 # Latency measured on the calling side of outgoing requests ("PodClientLatency",
