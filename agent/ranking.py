@@ -249,7 +249,8 @@ def _changes(
             cand.onset = min(f.onset for f in cand.changes if f.onset)
 
 
-def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, entry: str) -> None:
+def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, entry: str, alarm_normal: bool = False) -> None:
+    """`alarm_normal`: the alarmed metric showed no sustained shift against its baseline."""
     below = topology.downstream(cand.resource)
     above = topology.upstream(cand.resource)
     # Victim: an anomalous dependency that accounts for our anomaly.
@@ -270,6 +271,12 @@ def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology,
         cand.explains_alarm = 1.0
     elif entry in above and entry in anomalous:
         cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology)
+    elif entry in above and alarm_normal:
+        # Nothing at the alarmed resource moved, so how much of it the candidate accounts for
+        # cannot be measured: credit it as for magnitudes that cannot be compared. Counting it
+        # as "explains none of it" would weigh the quiet alarm twice: the alarm-normal discount
+        # in `rank` already covers the chance of a false alarm.
+        cand.explains_alarm = UNCOMPARABLE
     cand.score = cand.anomaly * (1.0 - 0.8 * cand.victim) * (0.5 + EXPLAIN_ALARM * cand.explains_alarm + (0.5 - EXPLAIN_ALARM) * cand.explains)
     cand.score = min(1.0, cand.score + 0.5 * cand.change * (1.0 - cand.score))
 
@@ -461,13 +468,13 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[
     ]
     _changes(pool, anomalous, topology, trigger.state_change_time, observed)
     anomalous.update({c.resource: c for c in pool if c.fault >= ANOMALOUS and not inferred(topology, c.resource)})
+    alarm_normal = [f for f in findings if f.resource == trigger.resource and f.evidence.details.get("alarm_metric_normal")]
     for cand in pool:
-        _score(cand, anomalous, topology, scope.entry)
+        _score(cand, anomalous, topology, scope.entry, bool(alarm_normal))
         cand.recovered_at = _recovery(cand)
         if cand.recovered_at is not None:
             # Over before the data ends: less likely the cause of an alarm still firing.
             cand.score *= RECOVERED_DISCOUNT
-    alarm_normal = [f for f in findings if f.resource == trigger.resource and f.evidence.details.get("alarm_metric_normal")]
     if alarm_normal:
         # The metric that paged barely moved against its baseline: a false alarm is likely,
         # so every candidate needs proportionally stronger evidence of its own.

@@ -467,3 +467,24 @@ def test_latency_of_outgoing_calls_is_not_the_callers_own_failure() -> None:
         update={"details": {"metric": "DependencyLatency", "traffic": 0, "reported_by": "alb"}})})
     ranking = rank([named, findings[1]], _scope(_topology([("alb", "a"), ("alb", "b")])), TRIGGER)
     assert ranking.hypotheses[0].resource == "a"
+
+
+def _quiet_alarm(score: float) -> Finding:
+    return Finding(
+        id=Finding.make_id("metric", "alb", f"{ALARM_METRIC} (alarmed metric)"), domain="application", kind="metric",
+        resource="alb", signal=f"{ALARM_METRIC} (alarmed metric)", summary="the alarmed metric shows no sustained shift",
+        score=score, evidence=Evidence(details={"metric": ALARM_METRIC, "alarm_metric_normal": 1}),
+    )
+
+
+def test_below_a_quiet_alarm_a_clear_unrivalled_anomaly_is_still_proposed() -> None:
+    # The alarmed metric barely moved (0.49: just short of a shift) and nothing else at the alb
+    # did, so whether api accounts for the alarm cannot be measured: it is credited as for
+    # magnitudes that cannot be compared, not counted as explaining none of it. Its clear,
+    # unrivalled anomaly is then proposed; a moderate one is not.
+    topology = _topology([("alb", "api"), ("alb", "other")])
+    strong = rank([_quiet_alarm(0.49), _metric("api", "Errors", 0.85, 0)], _scope(topology), TRIGGER)
+    assert not strong.abstained
+    assert strong.hypotheses[0].resource == "api"
+    moderate = rank([_quiet_alarm(0.49), _metric("api", "Errors", 0.6, 0)], _scope(topology), TRIGGER)
+    assert moderate.abstained
