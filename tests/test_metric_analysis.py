@@ -299,3 +299,20 @@ def test_a_dip_at_other_points_than_the_dependency_s_shift_is_no_echo() -> None:
                                            incident=INCIDENT, baseline=BASELINE)
     assert observation is not None
     assert "echoes" not in observation.evidence.details
+
+
+def test_an_echo_may_miss_the_weak_edge_of_the_dependency_s_shift_but_not_most_of_it() -> None:
+    # The dependency is abnormal for five minutes from minute 10; the front end dips at the
+    # first three of them (its last two are diluted away) or at only the first two.
+    for dipped, echoes in ((3, True), (2, False)):
+        front = _wiggly(99, 30)
+        front[10:10 + dipped] = [96.5] * dipped
+        frame = pd.concat([
+            _series("front", "availability", _wiggly(99, 60), front),
+            _series("dep", "availability", [100.0] * 60, [100.0] * 10 + [95.0] * 5 + [100.0] * 15),
+        ], ignore_index=True)
+        findings = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM)
+        observation = alarm_metric_observation(frame, findings, resource="front", metric="availability",
+                                               incident=INCIDENT, baseline=BASELINE)
+        assert observation is not None
+        assert ("echoes" in observation.evidence.details) is echoes, dipped

@@ -415,10 +415,11 @@ def _echoed(alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, me
     An aggregate such as a front end's availability dilutes a failure of one of its dependencies
     by that dependency's share of its requests: 4 % errors on a dependency that serves a fifth of
     the requests is a 0.8 % dip at the top, within the noise. The dip is still there, in the
-    alarm's direction and at exactly the points where the dependency moved the same metric and
-    statistic. A false alarm's blip has no such counterpart: the dependencies that moved did so
-    at other points. `alarmed`: the incident points of the alarmed series with their
-    directional z.
+    alarm's direction and at the points where the dependency moved the same metric and statistic:
+    at most of them (the dependency's weaker edges of the run may vanish in the dilution) and
+    at MIN_RUN at least (one coinciding point is a blip). A false alarm's blip has no such
+    counterpart: the dependencies that moved did so at other points. `alarmed`: the incident
+    points of the alarmed series with their directional z.
     """
     bad = bad_direction(metric)
     echoed = []
@@ -431,6 +432,7 @@ def _echoed(alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, me
         stamps = alarmed["timestamp"]
         points = alarmed[(alarmed["stat"] == details.get("stat")) & (stamps >= pd.Timestamp(f.onset))
                          & (stamps < pd.Timestamp(until))]
-        if not points.empty and bool((points["z"] >= ECHO_Z).all()):
+        echoing = int((points["z"] >= ECHO_Z).sum())
+        if echoing >= MIN_RUN and echoing * 2 > len(points):
             echoed.append(f.resource)
     return sorted(set(echoed))
