@@ -249,8 +249,12 @@ def _changes(
             cand.onset = min(f.onset for f in cand.changes if f.onset)
 
 
-def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, entry: str, alarm_normal: bool = False) -> None:
-    """`alarm_normal`: the alarmed metric showed no sustained shift against its baseline."""
+def _score(
+    cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, entry: str,
+    alarm_normal: bool = False, echoes: dict[str, Candidate] | None = None,
+) -> None:
+    """`alarm_normal`: the alarmed metric showed no sustained shift against its baseline.
+    `echoes`: the dependencies whose shift the alarmed metric echoed faintly (see `_echoes`)."""
     below = topology.downstream(cand.resource)
     above = topology.upstream(cand.resource)
     # Victim: an anomalous dependency that accounts for our anomaly.
@@ -271,6 +275,12 @@ def _score(cand: Candidate, anomalous: dict[str, Candidate], topology: Topology,
         cand.explains_alarm = 1.0
     elif entry in above and entry in anomalous:
         cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology)
+    elif echoes:
+        # The alarm barely moved but echoed these dependencies: explaining one explains the alarm.
+        cand.explains_alarm = max(
+            1.0 if r == cand.resource else explains(cand, echo, anomalous, topology) if r in above else 0.0
+            for r, echo in echoes.items()
+        )
     elif entry in above and alarm_normal:
         # Nothing at the alarmed resource moved, so how much of it the candidate accounts for
         # cannot be measured: credit it as for magnitudes that cannot be compared. Counting it
@@ -456,6 +466,18 @@ def _strongest(findings: list[Finding]) -> str:
     return "; ".join(f.summary for f in strongest) or "no anomaly in any signal"
 
 
+def _echoes(alarm_normal: list[Finding], cands: dict[str, Candidate], topology: Topology, entry: str) -> dict[str, Candidate]:
+    """The failing dependencies of the alarmed resource whose shift of the alarmed metric the
+    alarmed series echoed, too faintly to count as a shift of its own (the metric analysis
+    names them: an aggregate dilutes a dependency's failure by its share of the requests).
+    Such an echo corroborates the alarm: it is not the noise a false alarm is made of."""
+    if not alarm_normal:
+        return {}
+    named = str(alarm_normal[0].evidence.details.get("echoes", "")).split(",")
+    below = topology.downstream(entry)
+    return {r: cands[r] for r in named if r in cands and r in below and cands[r].fault >= ANOMALOUS}
+
+
 def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[str] | None = None) -> Ranking:
     """Rank hypotheses. `observed`: resources that had telemetry of their own in the window."""
     observed = set(observed or ()) | {f.resource for f in findings if f.kind in SYMPTOM_KINDS}
@@ -469,8 +491,11 @@ def rank(findings: list[Finding], scope: Scope, trigger: Trigger, observed: set[
     _changes(pool, anomalous, topology, trigger.state_change_time, observed)
     anomalous.update({c.resource: c for c in pool if c.fault >= ANOMALOUS and not inferred(topology, c.resource)})
     alarm_normal = [f for f in findings if f.resource == trigger.resource and f.evidence.details.get("alarm_metric_normal")]
+    echoes = _echoes(alarm_normal, cands, topology, scope.entry)
+    if echoes:
+        alarm_normal = []  # corroborated: the alarm saw a real shift, diluted
     for cand in pool:
-        _score(cand, anomalous, topology, scope.entry, bool(alarm_normal))
+        _score(cand, anomalous, topology, scope.entry, bool(alarm_normal), echoes)
         cand.recovered_at = _recovery(cand)
         if cand.recovered_at is not None:
             # Over before the data ends: less likely the cause of an alarm still firing.

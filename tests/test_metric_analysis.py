@@ -14,7 +14,13 @@ import pandas as pd
 import pytest
 
 from agent.domain import TimeWindow
-from tools.analysis.metrics import MIN_RUN, Z_ONSET, metric_findings, z_to_score
+from tools.analysis.metrics import (
+    MIN_RUN,
+    Z_ONSET,
+    alarm_metric_observation,
+    metric_findings,
+    z_to_score,
+)
 from tools.analysis.semantics import bad_direction, is_outgoing, is_traffic, metric_domain
 
 BASE_START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -294,3 +300,50 @@ def test_latency_of_outgoing_calls_is_recognised_by_name(metric: str, outgoing: 
 )
 def test_volume_metrics_are_traffic(metric: str, traffic: bool) -> None:
     assert is_traffic(metric) == traffic
+
+
+def _alarmed_availability(dip_at: int) -> tuple[pd.DataFrame, list]:
+    """A front end's availability (noise +-2 around 99) dips 2.5 points, too little for a shift of
+    its own, for five minutes from `dip_at`; a dependency's availability falls from 100 to 95
+    from minute 10 to 14."""
+    front = _wiggly(99, 30)
+    front[dip_at:dip_at + 5] = [96.5] * 5
+    frame = pd.concat([
+        _series("front", "availability", _wiggly(99, 60), front),
+        _series("dep", "availability", [100.0] * 60, [100.0] * 10 + [95.0] * 5 + [100.0] * 15),
+    ], ignore_index=True)
+    return frame, metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM)
+
+
+def test_the_alarmed_metric_echoes_a_dependency_that_moved_it_at_the_same_points() -> None:
+    frame, findings = _alarmed_availability(dip_at=10)
+    assert [f.resource for f in findings] == ["dep"]
+    observation = alarm_metric_observation(frame, findings, resource="front", metric="availability",
+                                           incident=INCIDENT, baseline=BASELINE)
+    assert observation is not None and observation.evidence.details["alarm_metric_normal"] == 1
+    assert observation.evidence.details["echoes"] == "dep"
+
+
+def test_a_dip_at_other_points_than_the_dependency_s_shift_is_no_echo() -> None:
+    frame, findings = _alarmed_availability(dip_at=20)
+    observation = alarm_metric_observation(frame, findings, resource="front", metric="availability",
+                                           incident=INCIDENT, baseline=BASELINE)
+    assert observation is not None
+    assert "echoes" not in observation.evidence.details
+
+
+def test_an_echo_may_miss_the_weak_edge_of_the_dependency_s_shift_but_not_most_of_it() -> None:
+    # The dependency is abnormal for five minutes from minute 10; the front end dips at the
+    # first three of them (its last two are diluted away) or at only the first two.
+    for dipped, echoes in ((3, True), (2, False)):
+        front = _wiggly(99, 30)
+        front[10:10 + dipped] = [96.5] * dipped
+        frame = pd.concat([
+            _series("front", "availability", _wiggly(99, 60), front),
+            _series("dep", "availability", [100.0] * 60, [100.0] * 10 + [95.0] * 5 + [100.0] * 15),
+        ], ignore_index=True)
+        findings = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM)
+        observation = alarm_metric_observation(frame, findings, resource="front", metric="availability",
+                                               incident=INCIDENT, baseline=BASELINE)
+        assert observation is not None
+        assert ("echoes" in observation.evidence.details) is echoes, dipped

@@ -488,3 +488,35 @@ def test_below_a_quiet_alarm_a_clear_unrivalled_anomaly_is_still_proposed() -> N
     assert strong.hypotheses[0].resource == "api"
     moderate = rank([_quiet_alarm(0.49), _metric("api", "Errors", 0.6, 0)], _scope(topology), TRIGGER)
     assert moderate.abstained
+
+
+def _alarm_normal(echoes: str | None = None) -> Finding:
+    details: dict = {"metric": ALARM_METRIC, "alarm_metric_normal": 1}
+    if echoes:
+        details["echoes"] = echoes
+    return Finding(
+        id=Finding.make_id("metric", "alb", f"{ALARM_METRIC} (alarmed metric)"), domain="application", kind="metric",
+        resource="alb", signal=f"{ALARM_METRIC} (alarmed metric)", summary="the alarmed metric shows no sustained shift",
+        score=0.2, evidence=Evidence(details=details),
+    )
+
+
+def test_an_alarm_that_echoes_a_dependency_is_explained_by_it_not_taken_for_a_false_alarm() -> None:
+    # The alb's 5xx count stayed within its noise, but dipped exactly where api's errors rose
+    # (the metric analysis names api as echoed): api's failure, diluted at the top, paged.
+    topology = _topology([("alb", "api"), ("alb", "worker")])
+    symptoms = [_metric("api", ALARM_METRIC, 0.95, 0), _metric("worker", "Latency", 0.7, 0)]
+    unechoed = rank([_alarm_normal(), *symptoms], _scope(topology), TRIGGER)
+    echoed = rank([_alarm_normal("api"), *symptoms], _scope(topology), TRIGGER)
+    assert unechoed.abstained
+    assert not echoed.abstained
+    assert echoed.hypotheses[0].resource == "api"
+    assert echoed.hypotheses[0].confidence > unechoed.hypotheses[0].confidence
+    _assert_cites_only_existing_findings(echoed, [_alarm_normal("api"), *symptoms])
+
+
+def test_an_echo_of_a_resource_the_alarmed_one_does_not_depend_on_corroborates_nothing() -> None:
+    topology = _topology([("alb", "api"), ("batch", "queue")])
+    symptoms = [_metric("api", "Latency", 0.7, 0), _metric("queue", ALARM_METRIC, 0.95, 0)]
+    ranking = rank([_alarm_normal("queue"), *symptoms], _scope(topology), TRIGGER)
+    assert ranking.abstained

@@ -394,10 +394,45 @@ def alarm_metric_observation(
     inc = inc.assign(bad=bad_direction(metric))
     z = float(np.max(_directional_z(inc)))
     label = f"{metric} (alarmed metric)"
+    echoed = _echoed(inc.assign(z=_directional_z(inc)), findings, resource=resource, metric=metric)
     return Finding(
         id=Finding.make_id("metric", resource, label),
         domain=metric_domain(metric), kind="metric", resource=resource, signal=label,
         summary=f"the alarmed metric {metric} on {resource} shows no sustained shift from its baseline (largest point {z:.1f} robust sd)",
         score=round(min(z_to_score(z), 0.49), 4),
-        evidence=Evidence(details={"metric": metric, "z": round(z, 2), "alarm_metric_normal": 1}),
+        evidence=Evidence(details={"metric": metric, "z": round(z, 2), "alarm_metric_normal": 1,
+                                   **({"echoes": ",".join(echoed)} if echoed else {})}),
     )
+
+
+ECHO_Z = 1.0  # the alarmed metric must be worse than its usual noise (one robust sd) to echo a shift
+
+
+def _echoed(alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, metric: str) -> list[str]:
+    """Resources whose shift of the alarmed metric the alarmed series echoes, though too faintly
+    to be a shift of its own.
+
+    An aggregate such as a front end's availability dilutes a failure of one of its dependencies
+    by that dependency's share of its requests: 4 % errors on a dependency that serves a fifth of
+    the requests is a 0.8 % dip at the top, within the noise. The dip is still there, in the
+    alarm's direction and at the points where the dependency moved the same metric and statistic:
+    at most of them (the dependency's weaker edges of the run may vanish in the dilution) and
+    at MIN_RUN at least (one coinciding point is a blip). A false alarm's blip has no such
+    counterpart: the dependencies that moved did so at other points. `alarmed`: the incident
+    points of the alarmed series with their directional z.
+    """
+    bad = bad_direction(metric)
+    echoed = []
+    for f in findings:
+        details = f.evidence.details
+        until = details.get("until")
+        if (f.resource == resource or f.kind != "metric" or details.get("metric") != metric or f.onset is None
+                or not isinstance(until, str) or f.score < 0.5 or (bad != "both" and f.direction != bad)):
+            continue
+        stamps = alarmed["timestamp"]
+        points = alarmed[(alarmed["stat"] == details.get("stat")) & (stamps >= pd.Timestamp(f.onset))
+                         & (stamps < pd.Timestamp(until))]
+        echoing = int((points["z"] >= ECHO_Z).sum())
+        if echoing >= MIN_RUN and echoing * 2 > len(points):
+            echoed.append(f.resource)
+    return sorted(set(echoed))
