@@ -445,7 +445,10 @@ def _hypothesis(cand: Candidate, score: float, cause: Cause, entry: str) -> Hypo
         parts.append(f"Its anomaly ended by itself at {cand.recovered_at:%H:%M} UTC with no change or health event "
                      "behind it: it may have been a transient blip, so it is discounted.")
     if cand.resource != entry:
-        parts.append(f"It explains {cand.explains:.0%} of the other anomalous resources, which depend on it.")
+        parts.append(
+            f"It accounts for {cand.explains:.0%} of the other anomalous resources (through those that depend on it)."
+            if cand.explains > 0 else "It accounts for none of the other anomalous resources."
+        )
     if cand.victim_of and cand.victim >= 0.25:
         parts.append(f"Its dependency {cand.victim_of} is anomalous too (from no later), so it may be a victim: discounted.")
     else:
