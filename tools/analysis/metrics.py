@@ -86,8 +86,9 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
     # 99.6 (assuming the latter would hide a fall to 90 %).
     short = stats["n"] < MIN_BASELINE_POINTS
     level = stats["median"].abs()
-    metrics = stats.index.get_level_values("metric")
-    percent = stats["bounded"].to_numpy() & np.array([is_percentage(str(m)) for m in metrics], dtype=bool)
+    metrics = pd.Series(stats.index.get_level_values("metric"))
+    named = metrics.map({m: is_percentage(str(m)) for m in metrics.unique()}).to_numpy(dtype=bool)
+    percent = stats["bounded"].to_numpy(dtype=bool) & named
     room = np.where(percent, np.minimum(level, PERCENT - level), level)
     stats.loc[short, "scale"] = np.maximum(stats.loc[short, "scale"], SHORT_BASELINE_NOISE * room[short.to_numpy()])
     return stats.drop(columns="bounded")
