@@ -228,6 +228,17 @@ def test_a_two_point_baseline_of_a_percentage_near_its_bound_varies_by_its_dista
     assert counts == []
 
 
+def test_a_short_baseline_percentage_of_few_requests_moves_in_steps_of_one_request() -> None:
+    # Five requests a period: one failure is 20 points, so 100 -> 80 is one call, not a shift
+    # (z = 1). With 500 requests the same fall is 100 failures, far beyond a step of 0.2 points.
+    few = _find(_series("fn", "availability", [100.0, 100.0], [80.0] * 30),
+                _series("fn", "requests", [5.0, 5.0], [5.0] * 30, stat="Sum"))
+    assert [f for f in few if f.evidence.details["metric"] == "availability"] == []
+    many = _find(_series("svc", "availability", [100.0, 100.0], [80.0] * 30),
+                 _series("svc", "requests", [500.0, 500.0], [500.0] * 30, stat="Sum"))
+    assert [f.evidence.details["metric"] for f in many] == ["availability"]
+
+
 def test_percentages_are_recognised_by_name() -> None:
     assert is_percentage("availability") and is_percentage("SuccessRate(%)") and is_percentage("CPUUtilization")
     assert not is_percentage("latency") and not is_percentage("RequestCount")

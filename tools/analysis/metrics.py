@@ -90,7 +90,13 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
     named = metrics.map({m: is_percentage(str(m)) for m in metrics.unique()}).to_numpy(dtype=bool)
     percent = stats["bounded"].to_numpy(dtype=bool) & named
     room = np.where(percent, np.minimum(level, PERCENT - level), level)
-    stats.loc[short, "scale"] = np.maximum(stats.loc[short, "scale"], SHORT_BASELINE_NOISE * room[short.to_numpy()])
+    # Yet a share of n requests moves in steps of 100/n: one failed call in five is 20 points.
+    calls = _calls_per_resource(base)
+    resources = pd.Series(stats.index.get_level_values("resource"))
+    volume = resources.map(calls).to_numpy(dtype=float)
+    resolution = np.where(percent & (volume > 0), PERCENT / volume, 0.0)
+    spread = np.maximum(SHORT_BASELINE_NOISE * room, np.nan_to_num(resolution))
+    stats.loc[short, "scale"] = np.maximum(stats.loc[short, "scale"], spread[short.to_numpy()])
     return stats.drop(columns="bounded")
 
 
