@@ -21,7 +21,7 @@ from tools.analysis.metrics import (
     metric_findings,
     z_to_score,
 )
-from tools.analysis.semantics import bad_direction, is_outgoing, is_traffic, metric_domain
+from tools.analysis.semantics import bad_direction, is_outgoing, is_percentage, is_traffic, metric_domain
 
 BASE_START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 INC_START = datetime(2024, 5, 1, 11, 0, tzinfo=timezone.utc)
@@ -211,6 +211,37 @@ def test_a_two_point_baseline_is_a_loose_reference_not_none() -> None:
     assert doubled[0].evidence.details["z"] == pytest.approx(10.0)
     wobble = _find(_series("api", "latency", [100.0, 100.0], [105.0] * 30))
     assert wobble == []
+
+
+def test_a_two_point_baseline_of_a_percentage_near_its_bound_varies_by_its_distance_to_it() -> None:
+    # Availability 100 and 99.2 before the alarm: 0.4 % of errors, whose assumed spread is a
+    # tenth of that distance to 100 (the measured one, 1.4826 x 0.4, is larger), not 10 points.
+    # A fall to 91 % (z ~ 14) is found, though it is within 10 % of the level.
+    fall = _find(_series("site", "availability", [100.0, 99.2], [99.6] * 5 + [91.0] * 25))
+    assert [f.resource for f in fall] == ["site"]
+    assert fall[0].evidence.details["z"] == pytest.approx((99.6 - 91.0) / (1.4826 * 0.4), rel=1e-3)
+    # A utilisation far from both bounds keeps the share of its level: 40 -> 42 is no shift.
+    quiet = _find(_series("db", "CPUUtilization", [40.0, 40.0], [42.0] * 30))
+    assert quiet == []
+    # A metric named like a percentage whose values leave 0-100 is not treated as one.
+    counts = _find(_series("api", "availability", [1000.0, 1000.0], [950.0] * 30))
+    assert counts == []
+
+
+def test_a_short_baseline_percentage_of_few_requests_moves_in_steps_of_one_request() -> None:
+    # Five requests a period: one failure is 20 points, so 100 -> 80 is one call, not a shift
+    # (z = 1). With 500 requests the same fall is 100 failures, far beyond a step of 0.2 points.
+    few = _find(_series("fn", "availability", [100.0, 100.0], [80.0] * 30),
+                _series("fn", "requests", [5.0, 5.0], [5.0] * 30, stat="Sum"))
+    assert [f for f in few if f.evidence.details["metric"] == "availability"] == []
+    many = _find(_series("svc", "availability", [100.0, 100.0], [80.0] * 30),
+                 _series("svc", "requests", [500.0, 500.0], [500.0] * 30, stat="Sum"))
+    assert [f.evidence.details["metric"] for f in many] == ["availability"]
+
+
+def test_percentages_are_recognised_by_name() -> None:
+    assert is_percentage("availability") and is_percentage("SuccessRate(%)") and is_percentage("CPUUtilization")
+    assert not is_percentage("latency") and not is_percentage("RequestCount")
 
 
 def test_a_client_side_metric_names_the_resource_that_reported_it() -> None:

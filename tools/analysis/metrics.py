@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from agent.domain import Evidence, Finding, TimeWindow
-from tools.analysis.semantics import bad_direction, is_traffic, metric_domain
+from tools.analysis.semantics import bad_direction, is_percentage, is_traffic, metric_domain
 
 KEY = ["resource", "namespace", "metric", "stat", "dimensions"]
 Z_ONSET = 3.0  # a point this many robust standard deviations out is abnormal (p < 0.0015 one-sided)
@@ -32,6 +32,7 @@ MIN_RUN = 2  # consecutive abnormal points that make a sustained shift
 Z_CAP = 50.0
 MIN_BASELINE_POINTS = 3
 SHORT_BASELINE_NOISE = 0.10  # relative spread assumed when the baseline has fewer points than that
+PERCENT = 100.0  # the upper bound of a percentage
 MAX_FINDINGS_PER_RESOURCE = 5
 RECOVERED_BEFORE_ALARM = pd.Timedelta(minutes=5)  # a run over this long before the alarm is history
 PARTITION_DOMINANCE = 1.5  # a partition's shift must exceed every sibling's by this factor
@@ -65,12 +66,13 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
     grouped = base.groupby(KEY, sort=False)["value"]
     median = grouped.median().rename("median")
     count = grouped.size().rename("n")
+    bounded = ((grouped.min() >= 0) & (grouped.max() <= PERCENT)).rename("bounded")
     base = base.join(median, on=KEY)
     base["absdev"] = (base["value"] - base["median"]).abs()
     dev = base.groupby(KEY, sort=False)["absdev"]
     mad = dev.median().rename("mad")
     mean_ad = dev.mean().rename("mean_ad")
-    stats = pd.concat([median, mad, mean_ad, count], axis=1)
+    stats = pd.concat([median, mad, mean_ad, count, bounded], axis=1)
     stats["scale"] = np.maximum.reduce([
         1.4826 * stats["mad"].to_numpy(),
         1.2533 * stats["mean_ad"].to_numpy(),
@@ -78,10 +80,24 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
         np.full(len(stats), 1e-9),
     ])
     # One or two normal points give a level but no spread: assume the series varies by
-    # SHORT_BASELINE_NOISE of its level, a loose reference rather than none at all.
+    # SHORT_BASELINE_NOISE of its level, a loose reference rather than none at all. A
+    # percentage varies by that share of what lies between it and its nearer bound: an
+    # availability of 99.6 % is 0.4 % of errors, which vary by a fraction of 0.4 points, not of
+    # 99.6 (assuming the latter would hide a fall to 90 %).
     short = stats["n"] < MIN_BASELINE_POINTS
-    stats.loc[short, "scale"] = np.maximum(stats.loc[short, "scale"], SHORT_BASELINE_NOISE * stats.loc[short, "median"].abs())
-    return stats
+    level = stats["median"].abs()
+    metrics = pd.Series(stats.index.get_level_values("metric"))
+    named = metrics.map({m: is_percentage(str(m)) for m in metrics.unique()}).to_numpy(dtype=bool)
+    percent = stats["bounded"].to_numpy(dtype=bool) & named
+    room = np.where(percent, np.minimum(level, PERCENT - level), level)
+    # Yet a share of n requests moves in steps of 100/n: one failed call in five is 20 points.
+    calls = _calls_per_resource(base)
+    resources = pd.Series(stats.index.get_level_values("resource"))
+    volume = resources.map(calls).to_numpy(dtype=float)
+    resolution = np.where(percent & (volume > 0), PERCENT / volume, 0.0)
+    spread = np.maximum(SHORT_BASELINE_NOISE * room, np.nan_to_num(resolution))
+    stats.loc[short, "scale"] = np.maximum(stats.loc[short, "scale"], spread[short.to_numpy()])
+    return stats.drop(columns="bounded")
 
 
 def _directional_z(frame: pd.DataFrame) -> np.ndarray:

@@ -57,6 +57,16 @@ def metric_domain(metric: str) -> Domain:
     return "application"
 
 
+# Percentages of a whole (0 to 100): availability and success rates, utilisation, "(%)" units.
+_PERCENTAGE = re.compile(r"%|percent|availability|success_?rate|utili[sz]ation")
+
+
+def is_percentage(metric: str) -> bool:
+    """A share of a whole in percent, bounded by 0 and 100: near either bound, what varies is
+    the small share on that side (errors of an availability near 100), not the level."""
+    return bool(_PERCENTAGE.search(_words(metric)))
+
+
 def is_traffic(metric: str) -> bool:
     """Request-volume metrics: a change here is load, not necessarily a fault. Bytes and
     packets moved are volume too: more of them is more (or larger) requests, whichever end
