@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from tools.analysis.code_paths import code_path_findings, mann_whitney_z
+from tools.analysis.code_paths import code_path_findings, failing_call_findings, fisher_greater, mann_whitney_z
 from tools.source import LOG_COLUMNS, SPAN_COLUMNS
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -49,3 +49,63 @@ def test_too_few_calls_say_nothing() -> None:
 def test_mann_whitney_z_of_fully_separated_samples() -> None:
     # All 5 "after" values above all 5 "before": U = 25, mean 12.5, sd = sqrt(5*5*11/12) = 4.787.
     assert abs(mann_whitney_z([6, 7, 8, 9, 10], [1, 2, 3, 4, 5]) - 12.5 / 4.787) < 1e-3
+
+
+def _failing(calls: int, failing_after: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`calls` requests before and after SPLIT; B logs one INFO line per call, and after the
+    split `failing_after` of its calls also log an ERROR line."""
+    spans, logs = [], []
+    for i in range(2 * calls):
+        after = i >= calls
+        start = (SPLIT if after else T0) + timedelta(seconds=10 * (i % calls))
+        trace = f"t{i:03d}"
+        spans.append((trace, f"a{i}", None, "A", "GET /order", start, start + timedelta(milliseconds=50), False, False, None))
+        spans.append((trace, f"b{i}", f"a{i}", "B", "POST /price", start, start + timedelta(milliseconds=20), False, False, None))
+        logs.append((start, "A", "/a", "s", "INFO order placed", trace))
+        logs.append((start, "B", "/b", "s", "INFO price asked", trace))
+        if after and i - calls < failing_after:
+            logs.append((start, "B", "/b", "s", "ERROR price lookup failed", trace))
+    return pd.DataFrame(logs, columns=LOG_COLUMNS), pd.DataFrame(spans, columns=SPAN_COLUMNS)
+
+
+def test_a_service_whose_calls_start_logging_errors_is_found() -> None:
+    logs, spans = _failing(calls=20, failing_after=8)
+    empty_logs, empty_spans = logs.iloc[0:0], spans.iloc[0:0]
+    findings = failing_call_findings(logs, spans, empty_logs, empty_spans, splits=[SPLIT])
+    assert [(f.resource, f.evidence.incident_value) for f in findings] == [("B", 0.4)]
+    assert findings[0].score > 0.5
+
+
+def test_an_onset_before_the_alarm_is_tried_among_the_candidate_splits() -> None:
+    """The failures began at SPLIT but the alarm came later: with the alarm alone as the split,
+    most failing calls would join the reference; trying SPLIT among the candidates finds them."""
+    logs, spans = _failing(calls=20, failing_after=20)
+    empty_logs, empty_spans = logs.iloc[0:0], spans.iloc[0:0]
+    late = SPLIT + timedelta(seconds=150)
+    alone = failing_call_findings(logs, spans, empty_logs, empty_spans, splits=[late])
+    found = failing_call_findings(logs, spans, empty_logs, empty_spans, splits=[SPLIT, late])
+    assert [f.resource for f in found] == ["B"]
+    assert found[0].score > 0.99 > alone[0].score
+    assert found[0].evidence.details["calls_after"] == 20
+
+
+def test_a_few_errors_or_calls_without_lines_say_nothing() -> None:
+    logs, spans = _failing(calls=20, failing_after=1)
+    empty_logs, empty_spans = logs.iloc[0:0], spans.iloc[0:0]
+    assert failing_call_findings(logs, spans, empty_logs, empty_spans, splits=[SPLIT]) == []
+    # Calls that logged nothing before (logs not kept) are no reference.
+    logs, spans = _failing(calls=20, failing_after=8)
+    quiet = logs[(logs["timestamp"] >= SPLIT)]
+    assert failing_call_findings(quiet, spans, empty_logs, empty_spans, splits=[SPLIT]) == []
+
+
+def test_fisher_greater_matches_the_hypergeometric_tail() -> None:
+    # 3 failures, all among 3 of 6 calls: C(3,3)/C(6,3) = 1/20.
+    assert abs(fisher_greater(3, 3, 0, 3) - 0.05) < 1e-12
+    assert fisher_greater(0, 3, 3, 3) == 1.0
+
+
+def test_services_whose_spans_carry_error_status_are_left_to_the_trace_analysis() -> None:
+    logs, spans = _failing(calls=20, failing_after=8)
+    spans.loc[spans["span_id"] == "b30", "error"] = True
+    assert failing_call_findings(logs, spans, logs.iloc[0:0], spans.iloc[0:0], splits=[SPLIT]) == []

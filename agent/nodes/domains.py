@@ -23,7 +23,7 @@ from agent.nodes.common import gap_finding, metrics_for, read_frames
 from agent.nodes.scope import ONSET_LOOKBACK, onset_lookback
 from agent.state import Context, InvestigationState
 from tools.analysis.changes import LOOKBACK, change_findings, health_findings
-from tools.analysis.code_paths import code_path_findings
+from tools.analysis.code_paths import code_path_findings, failing_call_findings
 from tools.analysis.constraints import constraint_findings
 from tools.analysis.logs import log_findings
 from tools.analysis.metrics import alarm_metric_observation, metric_findings
@@ -130,7 +130,7 @@ def application(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     observed = sorted(inc_spans["service"].unique()) if not inc_spans.empty else []
     return _merge(
         _metric_findings(state, runtime, "application"),
-        _log_findings(state, runtime, inc_spans),
+        _log_findings(state, runtime, inc_spans, base_spans),
         {"findings": gaps + traces + _change_findings(state, runtime, "application"), "notes": notes, "observed": observed},
     )
 
@@ -146,7 +146,7 @@ def reference_split(alarm_time, first_record) -> pd.Timestamp:
     return split if first_record < split else pd.Timestamp(alarm_time)
 
 
-def _log_findings(state: InvestigationState, runtime: Runtime[Context], inc_spans: pd.DataFrame) -> dict:
+def _log_findings(state: InvestigationState, runtime: Runtime[Context], inc_spans: pd.DataFrame, base_spans: pd.DataFrame) -> dict:
     scope = state.scope
     source = runtime.context.source
     frames, gaps, notes = read_frames(
@@ -166,6 +166,14 @@ def _log_findings(state: InvestigationState, runtime: Runtime[Context], inc_span
     )
     if not inc_spans.empty:
         findings += code_path_findings(inc, inc_spans, split=split.to_pydatetime())
+        # Records older than ONSET_LOOKBACK before the alarm are normal. Where the recording
+        # starts later, the part before the alarm may already hold the fault (an alarm fires
+        # after the onset): every minute from the window's start to the alarm is a candidate.
+        alarm = pd.Timestamp(state.trigger.state_change_time)
+        splits = [split] if split < alarm else [
+            *pd.date_range(pd.Timestamp(inc_window.start).ceil("min"), alarm, freq="min", inclusive="left"), alarm
+        ]
+        findings += failing_call_findings(inc, inc_spans, base, base_spans, splits=[s.to_pydatetime() for s in splits])
     return {"findings": gaps + findings, "notes": notes, "observed": sorted(inc["resource"].unique())}
 
 

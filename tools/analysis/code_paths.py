@@ -10,6 +10,12 @@ of (service, operation) groups tested (Bonferroni), is scored like the log findi
 score = 1 / (1 + p_adj / 0.05), so 0.5 at the significance level.
 
 Needs log lines that carry trace ids and at least `MIN_CALLS` calls on each side.
+
+The same join says which calls failed where a service's spans carry no error status: a call
+in which the service logged an error line (`failing_call_findings`). The share of its calls that fail is
+compared with the baseline's (one-sided Fisher exact test). A share of calls needs no allowance
+for traffic, which the log rate tests must make, so a handful of failing calls out of a few dozen
+is evidence even over a window of minutes and a baseline of one.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from agent.domain import Evidence, Finding
-from tools.analysis.logs import ALPHA, score_from_p
+from tools.analysis.logs import ALPHA, _is_error, _rise_onset, score_from_p
 
 MIN_CALLS = 3
 
@@ -47,9 +53,12 @@ def _calls(spans: pd.DataFrame, logs: pd.DataFrame) -> pd.DataFrame:
         calls=("operation", "size"),
         start=("start", "min"),
     )
-    lines = logs[logs["trace_id"].notna()].groupby(["trace_id", "resource"]).size().rename("lines")
+    traced = logs[logs["trace_id"].notna()]
+    lines = traced.groupby(["trace_id", "resource"]).agg(
+        lines=("message", "size"), errors=("message", lambda m: sum(_is_error(str(x)) for x in m))
+    )
     lines.index = lines.index.set_names(["trace_id", "service"])
-    calls = calls.join(lines, how="left").fillna({"lines": 0}).reset_index()
+    calls = calls.join(lines, how="left").fillna({"lines": 0, "errors": 0}).reset_index()
     calls["per_call"] = calls["lines"] / calls["calls"]
     return calls
 
@@ -94,6 +103,98 @@ def code_path_findings(logs: pd.DataFrame, spans: pd.DataFrame, *, split: dateti
                 baseline_value=usual, incident_value=now, unit="lines/call",
                 trace_ids=[str(t) for t in (outside if len(outside) else after)["trace_id"].head(3)],
                 details={"z": round(z, 2), "p_value_corrected": float(f"{p_adj:.3g}"), "tests": tests, "calls_before": len(before), "calls_after": len(after), "operations": operations[:200]},
+            ),
+        ))
+    return findings
+
+
+def _log_choose(n: int, k: int) -> float:
+    return math.lgamma(n + 1) - math.lgamma(k + 1) - math.lgamma(n - k + 1)
+
+
+def fisher_greater(k_after: int, n_after: int, k_before: int, n_before: int) -> float:
+    """One-sided Fisher exact p: at least `k_after` of the k_after + k_before failures fall among
+    the `n_after` calls when failures are spread over all calls alike (hypergeometric tail)."""
+    total, failed = n_after + n_before, k_after + k_before
+    denominator = _log_choose(total, failed)
+    top = min(failed, n_after)
+    terms = [
+        _log_choose(n_after, k) + _log_choose(n_before, failed - k) - denominator
+        for k in range(k_after, top + 1) if failed - k <= n_before
+    ]
+    return min(1.0, sum(math.exp(t) for t in terms))
+
+
+def failing_call_findings(
+    logs: pd.DataFrame, spans: pd.DataFrame, base_logs: pd.DataFrame, base_spans: pd.DataFrame, *, splits: list[datetime],
+) -> list[Finding]:
+    """Services a larger share of whose calls log an error than before.
+
+    Before: the baseline's calls and the incident window's calls older than the split. `splits`
+    are the candidate onsets (one when the onset is known; the minutes up to the alarm when it
+    is only known to come before it): each is tried and the p-value is multiplied by their
+    number (Bonferroni), so an onset a minute before the alarm is found without its own failing
+    calls joining the reference. Only calls in which the service logged at all count on either
+    side: a call without lines says nothing about its failing, and a service whose logs were
+    not kept in the baseline is not compared."""
+    if logs.empty or spans.empty or logs["trace_id"].notna().sum() == 0 or not splits:
+        return []
+    window = _calls(spans, logs)
+    window["start"] = window.groupby("trace_id")["start"].transform("min")
+    window = window[window["lines"] > 0]
+    base = _calls(base_spans, base_logs) if not base_spans.empty and not base_logs.empty else window.iloc[0:0]
+    base = base[base["lines"] > 0]
+    # Spans that carry an error status say themselves which calls failed (the trace analysis
+    # reads them): only services whose spans never do are judged by their logs.
+    flagged = pd.concat([spans, base_spans])
+    flagged = set(flagged.loc[flagged["error"].astype(bool) | flagged["fault"].astype(bool), "service"])
+    tests = []
+    for service, calls in window.groupby("service"):
+        if service in flagged:
+            continue
+        usual = base[base["service"] == service]
+        best = None
+        for split in splits:
+            early = calls["start"] < pd.Timestamp(split)
+            before, after = pd.concat([usual, calls[early]]), calls[~early]
+            k_after, n_after = int((after["errors"] > 0).sum()), len(after)
+            k_before, n_before = int((before["errors"] > 0).sum()), len(before)
+            if n_after < MIN_CALLS or n_before < MIN_CALLS or k_after * n_before <= k_before * n_after:
+                continue
+            failed = k_after + k_before
+            # The smallest p these margins allow: every failure among the incident's calls.
+            p_min = fisher_greater(min(failed, n_after), n_after, failed - min(failed, n_after), n_before) * len(splits)
+            p = fisher_greater(k_after, n_after, k_before, n_before) * len(splits)
+            if best is None or p < best[0]:
+                best = (p, p_min, after, k_before, n_before)
+        if best is not None:
+            tests.append((str(service), *best))
+    # Bonferroni over Tarone's count of the services whose counts could reach significance.
+    p_mins = sorted(t[2] for t in tests)
+    k = 1
+    while k < len(p_mins) and sum(p <= ALPHA / k for p in p_mins) > k:
+        k += 1
+    findings = []
+    for service, p, _, after, k_before, n_before in tests:
+        p_adj = min(1.0, p * k)
+        if p_adj > ALPHA:
+            continue
+        failing = after[after["errors"] > 0]
+        share_before, share_after = k_before / n_before, len(failing) / len(after)
+        onset = failing["start"].min() if k_before == 0 else _rise_onset(failing["start"], after["start"].min(), after["start"].max())
+        signal = "calls logging errors"
+        findings.append(Finding(
+            id=Finding.make_id("log", service, signal),
+            domain="application", kind="log", resource=service, signal=signal,
+            summary=(
+                f"{service} logs an error in {len(failing)} of {len(after)} calls ({share_after:.0%}) vs "
+                f"{k_before} of {n_before} ({share_before:.0%}) before"
+            ),
+            onset=onset.to_pydatetime(), score=round(score_from_p(p_adj), 4), direction="up",
+            evidence=Evidence(
+                baseline_value=share_before, incident_value=share_after, unit="ratio",
+                trace_ids=[str(t) for t in failing["trace_id"].head(3)],
+                details={"p_value_corrected": float(f"{p_adj:.3g}"), "tests": k * len(splits), "calls_before": n_before, "calls_after": len(after)},
             ),
         ))
     return findings
