@@ -11,9 +11,9 @@ T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 SPLIT = T0 + timedelta(minutes=10)
 
 
-def _incident(calls: int, b_lines_before: int, b_lines_after: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`calls` requests before and after the split: A calls B once per request; A writes 2
-    lines per call throughout, B writes `b_lines_before` then `b_lines_after`."""
+def _requests(calls: int, lines) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`calls` requests before SPLIT and `calls` after it, 10 s apart: A calls B once per request.
+    `lines(i, after)` gives the (service, text) log lines of request i, all in its trace."""
     spans, logs = [], []
     for i in range(2 * calls):
         after = i >= calls
@@ -21,11 +21,17 @@ def _incident(calls: int, b_lines_before: int, b_lines_after: int) -> tuple[pd.D
         trace = f"t{i:03d}"
         spans.append((trace, f"a{i}", None, "A", "GET /order", start, start + timedelta(milliseconds=50), False, False, None))
         spans.append((trace, f"b{i}", f"a{i}", "B", "POST /price", start, start + timedelta(milliseconds=20), False, False, None))
-        for n in range(2):
-            logs.append((start, "A", "/a", "s", f"INFO order step {n}", trace))
-        for n in range(b_lines_after if after else b_lines_before):
-            logs.append((start, "B", "/b", "s", f"INFO price step {n}", trace))
+        for service, text in lines(i, after):
+            logs.append((start, service, f"/{service.lower()}", "s", text, trace))
     return pd.DataFrame(logs, columns=LOG_COLUMNS), pd.DataFrame(spans, columns=SPAN_COLUMNS)
+
+
+def _incident(calls: int, b_lines_before: int, b_lines_after: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A writes 2 lines per call throughout, B writes `b_lines_before` then `b_lines_after`."""
+    def lines(i: int, after: bool):
+        yield from (("A", f"INFO order step {n}") for n in range(2))
+        yield from (("B", f"INFO price step {n}") for n in range(b_lines_after if after else b_lines_before))
+    return _requests(calls, lines)
 
 
 def test_a_service_that_stops_half_way_through_its_calls_is_found() -> None:
@@ -52,20 +58,14 @@ def test_mann_whitney_z_of_fully_separated_samples() -> None:
 
 
 def _failing(calls: int, failing_after: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """`calls` requests before and after SPLIT; B logs one INFO line per call, and after the
-    split `failing_after` of its calls also log an ERROR line."""
-    spans, logs = [], []
-    for i in range(2 * calls):
-        after = i >= calls
-        start = (SPLIT if after else T0) + timedelta(seconds=10 * (i % calls))
-        trace = f"t{i:03d}"
-        spans.append((trace, f"a{i}", None, "A", "GET /order", start, start + timedelta(milliseconds=50), False, False, None))
-        spans.append((trace, f"b{i}", f"a{i}", "B", "POST /price", start, start + timedelta(milliseconds=20), False, False, None))
-        logs.append((start, "A", "/a", "s", "INFO order placed", trace))
-        logs.append((start, "B", "/b", "s", "INFO price asked", trace))
+    """B logs one INFO line per call, and after SPLIT the first `failing_after` of its calls also
+    log an ERROR line."""
+    def lines(i: int, after: bool):
+        yield "A", "INFO order placed"
+        yield "B", "INFO price asked"
         if after and i - calls < failing_after:
-            logs.append((start, "B", "/b", "s", "ERROR price lookup failed", trace))
-    return pd.DataFrame(logs, columns=LOG_COLUMNS), pd.DataFrame(spans, columns=SPAN_COLUMNS)
+            yield "B", "ERROR price lookup failed"
+    return _requests(calls, lines)
 
 
 def test_a_service_whose_calls_start_logging_errors_is_found() -> None:
