@@ -39,3 +39,10 @@ def test_a_certificate_with_weeks_left_says_nothing() -> None:
 
 def test_other_metrics_are_not_read_as_expiry() -> None:
     assert constraint_findings(_expiry([0.0, 0.0], metric="HTTPCode_Target_5XX_Count"), INCIDENT) == []
+
+
+def test_a_daily_expiry_metric_with_one_point_in_the_window_is_still_read() -> None:
+    # ACM publishes DaysToExpiry once a day: one point, no sampling period to measure.
+    findings = constraint_findings(_expiry([0.0]), INCIDENT)
+    assert [f.resource for f in findings] == ["cert"]
+    assert findings[0].evidence.details["period_s"] == 0

@@ -45,11 +45,13 @@ def _expiry_findings(frame: pd.DataFrame, incident: TimeWindow) -> list[Finding]
         series = series.sort_values("timestamp")
         expired = series[series["value"] <= 0]
         soon = series[series["value"] <= 1]
-        if expired.empty and soon.empty:
+        if soon.empty:  # "soon" (<= 1 day) includes the expired (<= 0)
             continue
         hit = expired if not expired.empty else soon
         state = "has expired" if not expired.empty else "expires within a day"
         signal = f"{metric} {'expired' if not expired.empty else 'expiring'}"
+        # Expiry metrics are often daily: one point in the window has no sampling period.
+        period = series["timestamp"].diff().dt.total_seconds().median()
         findings.append(Finding(
             id=Finding.make_id("metric", str(resource), signal),
             domain="infrastructure", kind="metric", resource=str(resource), signal=signal,
@@ -60,7 +62,7 @@ def _expiry_findings(frame: pd.DataFrame, incident: TimeWindow) -> list[Finding]
             evidence=Evidence(
                 incident_value=float(hit["value"].iloc[0]), unit="days",
                 details={"metric": str(metric), "stat": "", "constraint": "expiry",
-                         "period_s": int(series["timestamp"].diff().dt.total_seconds().median() or 0)},
+                         "period_s": int(period) if pd.notna(period) else 0},
             ),
         ))
     return findings
