@@ -242,6 +242,12 @@ def test_findings_per_resource_are_capped_strongest_first() -> None:
             'Traceback (most recent call last):\n  File "app.py", line 3, in <module>\nValueError: bad input',
             ("ValueError", "bad input"),
         ),
+        (
+            # A frame quoting the `raise` line names the class first; the last line is the exception.
+            'Traceback (most recent call last):\n  File "c.py", line 9, in get\n    raise HTTPError(url, 500)\n'
+            "urllib.error.HTTPError: HTTP Error 500: boom",
+            ("urllib.error.HTTPError", "HTTP Error 500: boom"),
+        ),
         ("NullPointerException at Foo.bar", ("NullPointerException", None)),
         ("all good here", (None, None)),
     ],

@@ -473,10 +473,13 @@ def extract_exception(message: str) -> tuple[str | None, str | None]:
     if causes:
         name, text = causes[-1]
         return name, (text.strip() or None)
-    match = _EXCEPTION_HEAD.search(message)
-    if match:
-        return match.group(1), ((match.group(2) or "").strip() or None)
-    return None, None
+    heads = list(_EXCEPTION_HEAD.finditer(message))
+    if not heads:
+        return None, None
+    # A Python traceback ends with the exception raised; the frames above it may quote source
+    # lines such as `raise HTTPError(...)`, so it is the last head, not the first.
+    match = heads[-1] if "Traceback (most recent call last)" in message else heads[0]
+    return match.group(1), ((match.group(2) or "").strip() or None)
 
 
 def _exception_of(messages: pd.Series) -> tuple[str | None, str | None]:
