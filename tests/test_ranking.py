@@ -438,6 +438,7 @@ def test_a_lone_blip_that_recovered_by_itself_is_not_claimed_as_a_root_cause() -
     lone = rank(findings, _scope(_topology([("alb", "api")])), TRIGGER)
     still = rank([findings[0], _ended("api", "Latency", 0.9, 0, 24, 24)], _scope(_topology([("alb", "api")])), TRIGGER)
     assert still.hypotheses[0].resource == "api"
+    assert lone.abstained
     lone_api = next(h for h in lone.hypotheses if h.resource == "api")
     assert "transient" in lone_api.reasoning
     assert lone_api.evidence_score < still.hypotheses[0].evidence_score
