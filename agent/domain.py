@@ -167,8 +167,9 @@ class Trigger(Model):
     # How long before `state_change_time` the fault can have begun, when that is known: 0 for an
     # alarm placed at a known fault start (an injected fault in a replayed dataset). Live alarms
     # leave it unset: a slow degradation can begin long before a threshold is crossed, so an
-    # alarm's Period x EvaluationPeriods bounds nothing. None: the investigation assumes
-    # ONSET_LOOKBACK (agent/nodes/scope.py).
+    # alarm's Period x EvaluationPeriods bounds nothing. Read by the metric analysis (shifts
+    # under way before it are history); the log and trace references and the scope's windows
+    # use ONSET_LOOKBACK (agent/nodes/scope.py) either way.
     onset_lookback_s: float | None = None
 
     @field_validator("state_change_time")
