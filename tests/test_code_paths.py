@@ -109,3 +109,19 @@ def test_services_whose_spans_carry_error_status_are_left_to_the_trace_analysis(
     logs, spans = _failing(calls=20, failing_after=8)
     spans.loc[spans["span_id"] == "b30", "error"] = True
     assert failing_call_findings(logs, spans, logs.iloc[0:0], spans.iloc[0:0], splits=[SPLIT]) == []
+
+
+def test_the_error_prefilter_keeps_every_line_the_exact_test_calls_an_error() -> None:
+    # The vectorised hint must be a superset of logs._is_error, or errors would be lost.
+    from tools.analysis.code_paths import _error_lines
+    from tools.analysis.logs import _is_error
+
+    lines = [
+        "ERROR payment declined", "2024 FATAL disk", "java.lang.IllegalStateException: x", "ValueError: bad",
+        "Traceback (most recent call last):", "request failed after 3 tries", "connection refused",
+        "upstream timed out", "level=critical msg=x", "PANIC: oops", "ALERT raised", "Caused by: X",
+        "INFO all good", "DEBUG cache warm", "WARN slow response", "order 42 shipped",
+    ]
+    got = _error_lines(pd.Series(lines)).tolist()
+    assert got == [_is_error(line) for line in lines]
+    assert got.count(True) >= 12 and got[-4:] == [False] * 4

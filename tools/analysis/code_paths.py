@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from agent.domain import Evidence, Finding
-from tools.analysis.logs import ALPHA, _is_error, _rise_onset, score_from_p
+from tools.analysis.logs import ALPHA, _is_error, _rise_onset, score_from_p, tarone_count
 
 MIN_CALLS = 3
 
@@ -203,10 +203,7 @@ def failing_call_findings(
         if best is not None:
             tests.append((str(service), *best))
     # Bonferroni over Tarone's count of the services whose counts could reach significance.
-    p_mins = sorted(t[2] for t in tests)
-    k = 1
-    while k < len(p_mins) and sum(p <= ALPHA / k for p in p_mins) > k:
-        k += 1
+    k = tarone_count([t[2] for t in tests])
     findings = []
     for service, p, _, after, k_before, n_before in tests:
         p_adj = min(1.0, p * k)

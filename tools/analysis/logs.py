@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from agent.domain import Domain, Evidence, Finding, TimeWindow, as_utc
-from tools.analysis.log_templates import TemplateMiner, mine
+from tools.analysis.log_templates import _ONLY_WILDCARDS, TemplateMiner, mine
 
 ALPHA = 0.05
 TOLERANCE = 1.5
@@ -57,7 +57,6 @@ _NETWORK = re.compile(
     r"failed to connect|unable to connect|host is down",
     re.IGNORECASE,
 )
-_ONLY_VARIABLE = re.compile(r"(?:<\*>|[^\w<>*\s])+")
 # Exception heads: the innermost `Caused by:` wins, as the root of the chain.
 _CAUSED_BY = re.compile(r"Caused by:\s*([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)(?::\s*([^\n]*))?")
 _EXCEPTION_HEAD = re.compile(
@@ -298,9 +297,7 @@ def _adjust(tests: pd.DataFrame) -> pd.DataFrame:
     for name in np.unique(family):
         members = family == name
         p_min = tests.loc[members, "p_min"].to_numpy()
-        k = 1
-        while k < len(p_min) and np.count_nonzero(p_min <= ALPHA / k) > k:
-            k += 1
+        k = tarone_count(p_min)
         tests.loc[members, "p_adj"] = np.minimum(tests.loc[members, "p"].to_numpy() * k, 1.0)
         tests.loc[members, "tests"] = k
     return tests
@@ -467,6 +464,16 @@ def _strongest(tests: pd.DataFrame, limit: int) -> pd.DataFrame:
     return ranked.groupby("resource", sort=True).head(limit).drop(columns="_ordinary")
 
 
+def tarone_count(p_mins) -> int:
+    """Tarone's number of tests that count for a Bonferroni correction: the smallest k such that
+    at most k tests could reach significance at ALPHA / k even with their most extreme counts."""
+    p_mins = np.asarray(p_mins, dtype=float)
+    k = 1
+    while k < len(p_mins) and np.count_nonzero(p_mins <= ALPHA / k) > k:
+        k += 1
+    return k
+
+
 def extract_exception(message: str) -> tuple[str | None, str | None]:
     """(class, message) of the exception a log message reports, innermost cause first."""
     causes = _CAUSED_BY.findall(message)
@@ -502,9 +509,9 @@ def _readable(template: str) -> str:
     kept: list[str] = []
     i = 0
     while i < len(tokens):
-        if _ONLY_VARIABLE.fullmatch(tokens[i]):
+        if _ONLY_WILDCARDS.fullmatch(tokens[i]):
             i += 1
-        elif tokens[i].endswith((":", "=")) and i + 1 < len(tokens) and _ONLY_VARIABLE.fullmatch(tokens[i + 1]):
+        elif tokens[i].endswith((":", "=")) and i + 1 < len(tokens) and _ONLY_WILDCARDS.fullmatch(tokens[i + 1]):
             i += 2
         elif _ERROR_LEVEL_UPPER.fullmatch(tokens[i]) or _QUIET_LEVEL.fullmatch(tokens[i]):
             kept.append(tokens[i])

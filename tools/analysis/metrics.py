@@ -341,8 +341,7 @@ def _partition_findings(
         # singled out when it moved clearly more (PARTITION_DOMINANCE x) than any sibling.
         if len(group) > 1 and group["delta"].iloc[0] < PARTITION_DOMINANCE * group["delta"].iloc[1]:
             continue
-        run = group.iloc[0]
-        row = run
+        run = row = group.iloc[0]
         part, z = str(row["part"]), float(run["z"])
         signal = f"{row['namespace']}/{row['metric']} {row['stat']} of {row['resource']} only in {part}"
         findings.append(Finding(
