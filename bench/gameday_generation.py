@@ -1,4 +1,4 @@
-"""Time and size of the default game-day suite (14 scenarios x 5 seeds).
+"""Time and size of the default game-day suite (15 scenarios x 5 seeds).
 
 Usage: `.venv/bin/python bench/gameday_generation.py [--seeds 5] [--out DIR]`
 

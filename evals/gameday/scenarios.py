@@ -460,7 +460,7 @@ def false_alarm(inj: Injection) -> None:
     length = int(inj.rng.integers(4, 7))
     base = SERVICES[ENTRY_SERVICE].base_latency_ms
     sim.own_latency[ENTRY_SERVICE] += sim.zonal(inj.uniform(0.9, 1.4) * base * _curve(inj, o, 0, o + length))
-    inj.alarms = [replace(ALB_P99, name="shop-alb-p99-latency-high", tight=True)]
+    inj.alarms = [replace(ALB_P99, tight=True)]
     inj.summary = f"no fault; a {length}-minute latency blip from minute {o} trips an alarm set too close to normal"
 
 

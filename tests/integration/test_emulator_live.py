@@ -64,7 +64,8 @@ def _top(investigation) -> tuple[str, str] | None:
 
 def gray_failure(out: Path) -> Path:
     """A game-day incident (evals/gameday): one zone of a service degrades, per-zone metrics."""
-    generate = pytest.importorskip("evals.gameday.generate")
+    from evals.gameday import generate  # part of this repository: an ImportError is a bug, not a skip
+
     return generate.write(generate.build("gray-failure-az", 1), out)
 
 
