@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.domain import Investigation
+from domain.models import Investigation
 
 SCHEMA_VERSION = 1
 

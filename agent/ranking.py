@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.calibration import calibrated
-from agent.domain import Cause, Finding, Hypothesis, Topology, Trigger
+from domain.models import Cause, Finding, Hypothesis, Topology, Trigger
 from agent.state import Scope
 from tools.analysis.changes import proximity
 from tools.analysis.semantics import is_outgoing

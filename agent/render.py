@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from agent.domain import Finding, Investigation
+from domain.models import Finding, Investigation
 
 
 def _finding_line(finding: Finding) -> str:

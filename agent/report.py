@@ -6,7 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from agent.domain import Investigation
+from domain.models import Investigation
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from agent.domain import Investigation, TimeWindow, Trigger
+from domain.models import Investigation, TimeWindow, Trigger
 from agent.graph import build_graph
 from agent.state import Context, InvestigationInput
 from tools.source import TelemetrySource

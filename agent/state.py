@@ -14,7 +14,7 @@ from typing import Annotated, Callable
 
 from pydantic import BaseModel, Field
 
-from agent.domain import Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
+from domain.models import Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
 from tools.source import TelemetrySource
 
 

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.runner import investigate_bundle  # noqa: E402
-from tools.aws.live import investigate_alarm  # noqa: E402
+from agent.live import investigate_alarm  # noqa: E402
 from tools.bundle.validate import load_manifest  # noqa: E402
 from tools.emulator.scenario import load_scenario  # noqa: E402
 from tools.emulator.seed import seed  # noqa: E402

@@ -574,7 +574,7 @@ def _fill(rng: np.random.Generator, text: str, rows: np.ndarray, callee: np.ndar
 
 def generate(factor: float, out: Path, *, seed: int = 7) -> Incident:
     """Write the incident at size `factor` as a bundle under `out`."""
-    from agent.domain import ChangeEvent, Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
+    from domain.models import ChangeEvent, Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
     from tools.bundle.format import IncidentManifest
     from tools.bundle.writer import write_bundle
 

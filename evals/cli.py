@@ -19,7 +19,7 @@ def eval_command(
     """Investigate every bundle below BUNDLES_DIR and report AC@k, MRR, specificity, calibration, time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from agent.errors import UserError
+    from domain.errors import UserError
     from evals.gate import read_gate, shortfalls
     from evals.metrics import build_report
     from evals.report import to_json, to_markdown

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from agent.errors import UserError
+from domain.errors import UserError
 from evals.metrics import EvalReport, GroupMetrics
 
 GATED_METRICS = sorted(

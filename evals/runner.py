@@ -13,8 +13,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from agent.domain import Investigation
-from agent.errors import UserError
+from domain.models import Investigation
+from domain.errors import UserError
 from evals.metrics import CaseResult
 from tools.bundle.format import MANIFEST
 

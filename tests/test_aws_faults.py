@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from agent.domain import TimeWindow
+from domain.models import TimeWindow
 from tools.aws.clients import AwsTarget, ClientFactory
 from tools.aws.source import AwsSource
 

@@ -1,6 +1,6 @@
 """Bundles: what is written reads back the same, and every bad input is one clear line.
 
-Bad-input cases go through the real command-line entry point (`agent.cli.main`) because what
+Bad-input cases go through the real command-line entry point (`ui.cli.main`) because what
 matters is what the on-call engineer sees: exit code 2 and a single line naming the file and
 the field, never a traceback.
 """
@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from agent.cli import main
-from agent.domain import ChangeEvent, Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
+from ui.cli import main
+from domain.models import ChangeEvent, Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
 from tools.bundle.errors import BundleError
 from tools.bundle.format import IncidentManifest
 from tools.bundle.source import BundleSource

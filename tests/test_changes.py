@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from agent.domain import ChangeEvent
+from domain.models import ChangeEvent
 from tools.analysis.changes import HALF_LIFE, LOOKBACK, ONSET_SLACK, change_findings, change_kind, proximity
 
 ONSET = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)

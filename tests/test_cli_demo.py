@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from agent.cli import main
+from ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "evals" / "demo" / "bad-deploy"

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
-from agent.domain import TimeWindow
+from domain.models import TimeWindow
 from tools.analysis.constraints import constraint_findings
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
-from agent.domain import Edge, Finding, Hypothesis, Resource, TimeWindow, Topology, Trigger
+from domain.models import Edge, Finding, Hypothesis, Resource, TimeWindow, Topology, Trigger
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -6,7 +6,7 @@ import pytest
 
 from evals.gate import read_gate, shortfalls
 from evals.metrics import CaseResult, build_report, calibration, group_metrics, p95
-from agent.errors import UserError
+from domain.errors import UserError
 
 
 def incident(truth: str, ranked: list[str], **extra) -> CaseResult:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.cli import main
-from agent.domain import Edge, GroundTruth, Hypothesis, Investigation, Resource, TimeWindow, Topology, Trigger
+from ui.cli import main
+from domain.models import Edge, GroundTruth, Hypothesis, Investigation, Resource, TimeWindow, Topology, Trigger
 from evals.runner import placement, run_eval
 from tools.bundle.format import IncidentManifest
 from tools.bundle.validate import load_manifest

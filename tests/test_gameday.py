@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.cli import main
+from ui.cli import main
 from evals.gameday.generate import GeneratedIncident, build, scenario_names, write
 from tools.bundle.source import BundleSource
 from tools.bundle.validate import validate_bundle

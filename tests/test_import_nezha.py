@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.cli import main
+from ui.cli import main
 from evals.importers.nezha import import_nezha, service_of
 from tools.bundle.validate import load_manifest, validate_bundle
 

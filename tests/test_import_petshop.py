@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agent.cli import main
+from ui.cli import main
 from evals.importers.petshop import import_petshop, resource_type
 from tools.bundle.validate import load_manifest, validate_bundle
 

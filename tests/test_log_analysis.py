@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from agent.domain import Finding, TimeWindow
+from domain.models import Finding, TimeWindow
 from tools.analysis.logs import _binom_cdf, _binom_sf, extract_exception, log_findings, score_from_p
 from tools.source import LOG_COLUMNS
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agent.domain import TimeWindow
+from domain.models import TimeWindow
 from tools.analysis.metrics import (
     MIN_RUN,
     Z_ONSET,

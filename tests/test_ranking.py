@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 
 from agent.calibration import calibrated
-from agent.domain import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
+from domain.models import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
 from agent.ranking import ABSTAIN_BELOW, rank
 from agent.state import Scope
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from agent.domain import ChangeEvent, HealthEvent, TimeWindow, Topology
+from domain.models import ChangeEvent, HealthEvent, TimeWindow, Topology
 from tools.envelope import ToolResult
 
 METRIC_COLUMNS = ["resource", "namespace", "metric", "stat", "dimensions", "timestamp", "value"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from agent.domain import Domain, Evidence, Finding, TimeWindow
+from domain.models import Domain, Evidence, Finding, TimeWindow
 from agent.state import Scope
 from tools.envelope import ToolResult
 from tools.source import TelemetrySource

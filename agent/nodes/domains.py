@@ -18,7 +18,7 @@ from datetime import timedelta
 import pandas as pd
 from langgraph.runtime import Runtime
 
-from agent.domain import Domain, Finding, TimeWindow, Topology
+from domain.models import Domain, Finding, TimeWindow, Topology
 from agent.nodes.common import gap_finding, metrics_for, read_frames
 from agent.nodes.scope import ONSET_LOOKBACK, onset_lookback
 from agent.state import Context, InvestigationState

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.domain import Investigation, TimelineEntry
+from domain.models import Investigation, TimelineEntry
 from agent.state import InvestigationState
 
 

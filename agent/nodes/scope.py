@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from langgraph.runtime import Runtime
 
-from agent.domain import TimeWindow, Topology, Trigger
+from domain.models import TimeWindow, Topology, Trigger
 from agent.state import Context, InvestigationState, Scope
 
 # Alarms fire after a few evaluation periods: the fault usually began up to this long before.

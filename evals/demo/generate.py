@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.domain import ChangeEvent, Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
+from domain.models import ChangeEvent, Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
 from tools.bundle.format import IncidentManifest
 from tools.bundle.writer import write_bundle
 

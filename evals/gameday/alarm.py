@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import numpy as np
 
-from agent.domain import Trigger
+from domain.models import Trigger
 from evals.gameday.metrics import MetricBook
 from evals.gameday.scenario import AlarmSpec, Injection
 

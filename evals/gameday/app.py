@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from agent.domain import Edge, Resource, Topology
+from domain.models import Edge, Resource, Topology
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from agent.errors import UserError
+from domain.errors import UserError
 
 app = typer.Typer(no_args_is_help=True, help="Game-day scenarios: AWS-shaped incidents with known root causes.")
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.domain import ChangeEvent, GroundTruth, HealthEvent, TimeWindow
-from agent.errors import UserError
+from domain.models import ChangeEvent, GroundTruth, HealthEvent, TimeWindow
+from domain.errors import UserError
 from evals.gameday import alarm, distractors, logs, metrics, spans
 from evals.gameday.app import reference_app
 from evals.gameday.scenario import REGISTRY, Distractor, Injection, ScenarioSpec

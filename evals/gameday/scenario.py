@@ -17,7 +17,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel
 
-from agent.domain import Cause, ChangeEvent, ComparisonOperator, HealthEvent
+from domain.models import Cause, ChangeEvent, ComparisonOperator, HealthEvent
 from evals.gameday.app import ACCOUNT, ReferenceApp
 from evals.gameday.metrics import MetricBook
 from evals.gameday.sim import Simulation

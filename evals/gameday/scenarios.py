@@ -14,7 +14,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from agent.domain import HealthEvent
+from domain.models import HealthEvent
 from evals.gameday.app import (
     ACCOUNT, ALB, ALB_DIMENSION, APP_NAMESPACE, APPCONFIG_SERVICES, AZS, CART_TABLE, CERT, CLUSTER, DB, DB_CALLERS,
     DB_MAX_CONNECTIONS, DB_PRIMARY_AZ, DB_SG, ENTRY_SERVICE, FUNCTION, FUNCTION_ROLE, GATEWAY, ORDERS_TABLE, QUEUE,

@@ -32,7 +32,7 @@ def _progress(console: Console):
 
 
 def _finish(console: Console, summary, out: Path, started: float) -> None:
-    from agent.errors import UserError
+    from domain.errors import UserError
 
     for note in summary.notes:
         console.print(f"note: {note}", markup=False)

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, Field
 
-from agent.errors import UserError
+from domain.errors import UserError
 
 
 class SourceError(UserError):

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.domain import Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
+from domain.models import Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
 from evals.importers.common import (
     Case,
     ImportSummary,

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from agent.domain import ComparisonOperator, Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
+from domain.models import ComparisonOperator, Edge, GroundTruth, Resource, TimeWindow, Topology, Trigger
 from evals.importers.common import (
     Case,
     ImportSummary,

@@ -17,7 +17,7 @@ import boto3
 import pytest
 from crafted_bundles import queue_outage
 
-from tools.aws.live import investigate_alarm
+from agent.live import investigate_alarm
 from tools.aws.source import AwsSettings
 from tools.emulator.scenario import load_scenario
 from tools.emulator.seed import seed

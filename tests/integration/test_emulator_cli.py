@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from crafted_bundles import database_saturation
 
-from agent.cli import main
+from ui.cli import main
 from tools.emulator.control import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]

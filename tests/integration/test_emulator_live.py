@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 from crafted_bundles import database_saturation, queue_outage
 
-from agent.errors import UserError
+from domain.errors import UserError
 from agent.runner import investigate_bundle
-from tools.aws.live import investigate_alarm
+from agent.live import investigate_alarm
 from tools.bundle.validate import load_manifest, validate_bundle
 from tools.emulator.control import free_port, start_emulator, stop_emulator
 from tools.emulator.state import EmulatorState

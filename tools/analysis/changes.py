@@ -12,7 +12,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Literal
 
-from agent.domain import ChangeEvent, Domain, Evidence, Finding, HealthEvent
+from domain.models import ChangeEvent, Domain, Evidence, Finding, HealthEvent
 
 ChangeKind = Literal["deploy", "configuration", "permission", "network", "scaling", "certificate", "other"]
 

@@ -26,7 +26,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from agent.domain import Evidence, Finding
+from domain.models import Evidence, Finding
 from tools.analysis.logs import ALPHA, _is_error, _rise_onset, score_from_p, tarone_count
 
 MIN_CALLS = 3

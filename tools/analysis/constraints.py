@@ -12,7 +12,7 @@ import re
 
 import pandas as pd
 
-from agent.domain import Evidence, Finding, TimeWindow, Topology
+from domain.models import Evidence, Finding, TimeWindow, Topology
 
 _EXPIRY = re.compile(r"days_?to_?expir|daystoexpir|time_?to_?expir|expires_?in", re.IGNORECASE)
 _HEADROOM = re.compile(r"free|available|remaining|headroom|balance", re.IGNORECASE)

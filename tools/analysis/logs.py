@@ -34,7 +34,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from agent.domain import Domain, Evidence, Finding, TimeWindow, as_utc
+from domain.models import Domain, Evidence, Finding, TimeWindow, as_utc
 from tools.analysis.log_templates import _ONLY_WILDCARDS, TemplateMiner, mine
 
 ALPHA = 0.05

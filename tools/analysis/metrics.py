@@ -23,7 +23,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from agent.domain import Evidence, Finding, TimeWindow
+from domain.models import Evidence, Finding, TimeWindow
 from tools.analysis.semantics import bad_direction, is_percentage, is_traffic, metric_domain
 
 KEY = ["resource", "namespace", "metric", "stat", "dimensions"]

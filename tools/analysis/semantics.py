@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from agent.domain import Domain
+from domain.models import Domain
 
 BadDirection = Literal["up", "down", "both"]
 

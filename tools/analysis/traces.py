@@ -20,7 +20,7 @@ import math
 
 import pandas as pd
 
-from agent.domain import Evidence, Finding
+from domain.models import Evidence, Finding
 from tools.analysis.metrics import Z_ONSET, z_to_score
 
 MIN_SPANS = 5  # fewer incident spans than this for a service say nothing reliable

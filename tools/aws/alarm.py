@@ -22,7 +22,7 @@ from typing import Any, get_args
 import botocore.exceptions
 from pydantic import BaseModel, ConfigDict
 
-from agent.domain import ComparisonOperator, TimeWindow, Trigger, as_utc
+from domain.models import ComparisonOperator, TimeWindow, Trigger, as_utc
 from tools.aws.clients import AwsTarget, ClientFactory, connection_errors
 from tools.aws.dimensions import STAT_DIMENSION, resource_for_dimensions
 from tools.aws.errors import AwsUserError, error_code, one_line, user_error_for

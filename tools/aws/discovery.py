@@ -16,7 +16,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from agent.domain import Resource
+from domain.models import Resource
 from tools.aws.clients import ClientFactory, connection_errors
 from tools.aws.dimensions import names_resource
 from tools.aws.errors import failure_result

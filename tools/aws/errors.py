@@ -6,7 +6,7 @@ from typing import Any
 
 import botocore.exceptions
 
-from agent.errors import UserError
+from domain.errors import UserError
 from tools.envelope import Status, ToolResult
 
 THROTTLING_CODES = {

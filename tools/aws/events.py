@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from agent.domain import ChangeEvent, HealthEvent, as_utc
+from domain.models import ChangeEvent, HealthEvent, as_utc
 from tools.aws.dimensions import names_resource
 
 # Event names that only read, for trails that do not set `readOnly` (CloudTrail Lake exports, old events).

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from agent.domain import ChangeEvent, Edge, HealthEvent, Resource, TimeWindow, Topology, Trigger
+from domain.models import ChangeEvent, Edge, HealthEvent, Resource, TimeWindow, Topology, Trigger
 from tools.aws.redact import redact_text, redact_value
 from tools.bundle.format import IncidentManifest
 from tools.bundle.writer import write_bundle

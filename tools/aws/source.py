@@ -21,7 +21,7 @@ import botocore.exceptions
 import pandas as pd
 from pydantic import BaseModel
 
-from agent.domain import ChangeEvent, Edge, HealthEvent, Resource, TimeWindow, Topology
+from domain.models import ChangeEvent, Edge, HealthEvent, Resource, TimeWindow, Topology
 from tools.aws.clients import AwsTarget, ClientFactory, connection_errors
 from tools.aws.dimensions import STAT_DIMENSION, identity, resource_for_dimensions, resource_for_log
 from tools.aws.errors import failure_result

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlparse
 
-from agent.domain import Edge
+from domain.models import Edge
 
 DOWNSTREAM_NAMESPACES = {"remote", "aws"}
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from agent.errors import UserError
+from domain.errors import UserError
 
 
 class Problem(BaseModel):

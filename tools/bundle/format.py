@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from agent.domain import GroundTruth, Model, TimeWindow, Topology, Trigger
+from domain.models import GroundTruth, Model, TimeWindow, Topology, Trigger
 
 FORMAT_VERSION = 1
 MANIFEST = "incident.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agent.domain import ChangeEvent, HealthEvent, TimeWindow, Topology
+from domain.models import ChangeEvent, HealthEvent, TimeWindow, Topology
 from tools.bundle.format import CHANGES, HEALTH, LOGS, METRICS, SPANS, IncidentManifest
 from tools.bundle.validate import load_manifest
 from tools.envelope import ToolResult

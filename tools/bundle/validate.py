@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import yaml
 from pydantic import ValidationError
 
-from agent.domain import ChangeEvent, HealthEvent
+from domain.models import ChangeEvent, HealthEvent
 from tools.bundle.errors import BundleError, Problem
 from tools.bundle.format import (
     CHANGES,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from agent.domain import ChangeEvent, HealthEvent
+from domain.models import ChangeEvent, HealthEvent
 from tools.bundle.format import CHANGES, COLUMNS, HEALTH, LOGS, MANIFEST, METRICS, SPANS, IncidentManifest
 
 

@@ -52,7 +52,7 @@ def stop(state_dir: Path | None = typer.Option(None, "--state-dir", help="as giv
 @emulator_app.command("status")
 def status(state_dir: Path | None = typer.Option(None, "--state-dir", help="as given to start")) -> None:
     """Say whether an emulator is running, and where."""
-    from agent.errors import UserError
+    from domain.errors import UserError
     from tools.emulator.control import connection_help
     from tools.emulator.state import STATE_FILE, is_emulator_process, read_state
 

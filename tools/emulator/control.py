@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from agent.errors import UserError
+from domain.errors import UserError
 from tools.emulator.server import HOST
 from tools.emulator.state import LOG_FILE, STATE_FILE, EmulatorState, is_emulator_process, read_state
 

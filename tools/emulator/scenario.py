@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from agent.domain import ChangeEvent, HealthEvent, as_utc
+from domain.models import ChangeEvent, HealthEvent, as_utc
 from tools.aws.dimensions import LOCATION_DIMENSIONS, STAT_DIMENSION, resource_for_dimensions
 from tools.aws.statistics import default_stat
 from tools.bundle.format import IncidentManifest

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from agent.errors import UserError
+from domain.errors import UserError
 
 app = typer.Typer(
     add_completion=False,
@@ -66,7 +66,7 @@ def investigate(
     extra = None
     with err_console.status("investigating...") as status:
         if alarm is not None:
-            from tools.aws.live import investigate_alarm, usage_line
+            from agent.live import investigate_alarm, usage_line
 
             run = investigate_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url,
                                     on_progress=lambda node: status.update(f"investigating: {node} done"))
@@ -87,10 +87,33 @@ def investigate(
             err_console.print(f"report written to {report}", markup=False)
 
 
-from tools.aws.cli import record as _record  # noqa: E402 - registered here, heavy imports stay inside
-from tools.emulator.cli import emulator_app  # noqa: E402
+@app.command()
+def record(
+    alarm: str = typer.Option(..., "--alarm", help="name of the CloudWatch alarm"),
+    out: Path = typer.Option(..., "--out", help="bundle directory to write (created; must be empty or absent)"),
+    region: str | None = typer.Option(None, "--region", help="AWS region (default: the profile's or AWS_REGION)"),
+    profile: str | None = typer.Option(None, "--profile", help="AWS profile from ~/.aws/config"),
+    endpoint_url: str | None = typer.Option(None, "--endpoint-url", help="another endpoint, e.g. the local emulator"),
+) -> None:
+    """Investigate a live alarm and write everything it read (secrets redacted) as a replayable bundle."""
+    from agent.live import investigate_alarm, usage_line
 
-app.command("record")(_record)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out} exists and is not an empty directory: pass a new --out path")
+    with err_console.status(f"investigating alarm {alarm}") as status:
+        run = investigate_alarm(
+            alarm, region=region, profile=profile, endpoint_url=endpoint_url, record_to=out,
+            on_progress=lambda node: status.update(f"investigating: {node} done"),
+        )
+    top = run.investigation.hypotheses[0] if run.investigation.hypotheses else None
+    verdict = f"#1 {top.resource} ({top.cause}, {top.confidence:.2f})" if top else "no hypothesis (abstained)"
+    Console(highlight=False, soft_wrap=True).print(f"recorded {out}: {verdict}", markup=False)
+    err_console.print(usage_line(run.usage), markup=False)
+    err_console.print(f"replay it with: investigator investigate --bundle {out}", markup=False)
+
+
+from tools.emulator.cli import emulator_app  # noqa: E402 - registered here, heavy imports stay inside
+
 app.add_typer(emulator_app, name="emulator")
 
 from evals.gameday.cli import app as _gameday_app  # noqa: E402

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from agent.domain import Investigation
+from domain.models import Investigation
 from tools.aws.alarm import LiveTarget, open_alarm
 from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
