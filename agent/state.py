@@ -14,6 +14,7 @@ from typing import Annotated, Callable
 
 from pydantic import BaseModel, Field
 
+from agent.reasoners.base import Reasoner
 from domain.models import Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
 from tools.source import TelemetrySource
 
@@ -66,3 +67,5 @@ class Context:
 
     source: TelemetrySource
     clock: Callable[[], datetime] = field(default=_utc_now)
+    # Writes the hypotheses' words; None is the deterministic reasoner (no LLM).
+    reasoner: Reasoner | None = None

@@ -1,13 +1,17 @@
-"""Hypothesize: rank root-cause hypotheses from the findings (confidence computed in code)."""
+"""Hypothesize: rank root-cause hypotheses from the findings (confidence computed in code),
+worded by the run's reasoner (the deterministic one unless the Context names another)."""
 
 from __future__ import annotations
 
+from langgraph.runtime import Runtime
+
 from agent.ranking import rank
-from agent.state import InvestigationState
+from agent.state import Context, InvestigationState
 
 
-def hypothesize(state: InvestigationState) -> dict:
-    ranking = rank(state.findings, state.scope, state.trigger, observed=set(state.observed))
+def hypothesize(state: InvestigationState, runtime: Runtime[Context]) -> dict:
+    reasoner = runtime.context.reasoner if runtime.context is not None else None
+    ranking = rank(state.findings, state.scope, state.trigger, observed=set(state.observed), reasoner=reasoner)
     return {
         "hypotheses": ranking.hypotheses,
         "abstained": ranking.abstained,
