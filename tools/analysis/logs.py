@@ -410,8 +410,11 @@ def _finding(row, rows: pd.DataFrame, still: pd.DataFrame | None, base_span: _Sp
         summary = f"{resource} logged nothing during the incident ({compared})"
         onset = pd.Timestamp(inc_span.start)
     template_key = keys.get(template_id) if template_id >= 0 else None
+    groups = rows["log_group"].dropna().astype(str) if "log_group" in rows else pd.Series(dtype=object)
+    groups = groups[groups != ""]
     details = LogDetails(
         test=kind,
+        log_group=str(groups.mode().iloc[0]) if len(groups) else None,
         template_key=template_key,
         template=_shorten(template, SAMPLE_CHARS) if template else None,
         exception_class=exception[0] or None,
