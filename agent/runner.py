@@ -9,6 +9,7 @@ from pathlib import Path
 
 from domain.models import Investigation, TimeWindow, Trigger
 from agent.graph import build_graph
+from agent.reasoners.base import Reasoner
 from agent.state import Context, InvestigationInput
 from tools.source import TelemetrySource
 
@@ -29,10 +30,12 @@ def investigate(
     *,
     clock: Callable[[], datetime] | None = None,
     on_progress: ProgressCallback | None = None,
+    reasoner: Reasoner | None = None,
 ) -> Investigation:
-    """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes."""
+    """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes;
+    `reasoner` words the hypotheses (default: the deterministic one)."""
     graph = build_graph()
-    context = Context(source=source, clock=clock or (lambda: trigger.state_change_time))
+    context = Context(source=source, clock=clock or (lambda: trigger.state_change_time), reasoner=reasoner)
     payload = InvestigationInput(
         investigation_id=investigation_id(trigger), trigger=trigger, window=window, baseline=baseline
     )
@@ -47,7 +50,9 @@ def investigate(
     return final
 
 
-def investigate_bundle(path: Path, *, on_progress: ProgressCallback | None = None) -> Investigation:
+def investigate_bundle(
+    path: Path, *, on_progress: ProgressCallback | None = None, reasoner: Reasoner | None = None
+) -> Investigation:
     """Replay a recorded bundle: its trigger, window and baseline, read through BundleSource."""
     from tools.bundle.source import BundleSource
 
@@ -55,5 +60,5 @@ def investigate_bundle(path: Path, *, on_progress: ProgressCallback | None = Non
     manifest = source.manifest
     return investigate(
         source, manifest.trigger, manifest.window, manifest.baseline,
-        clock=lambda: manifest.window.end, on_progress=on_progress,
+        clock=lambda: manifest.window.end, on_progress=on_progress, reasoner=reasoner,
     )

@@ -23,12 +23,12 @@ from agent.ranking.candidates import (
     Candidate, anomalous as anomalous_of, collect, demand_onset, inferred, is_traffic, quiet_alarm, recovery,
 )
 from agent.ranking.cause import cause_of
+from agent.ranking.explanation import DeterministicReasoner
 from agent.ranking.scoring import confidence, echoes as echoes_of, explains, quiet_alarm_factor, score, score_changes, share
 from agent.ranking.thresholds import (
     ABSTAIN_BELOW, ANOMALOUS, CITED_CHANGES, CITED_SYMPTOMS, MAX_HYPOTHESES, RECOVERED_DISCOUNT, SUPPORTED, SYMPTOM_KINDS,
 )
 from agent.reasoners.base import RankedCandidate, Reasoner, ReasoningRequest
-from agent.reasoners.deterministic import DeterministicReasoner
 from agent.state import Scope
 from domain.models import Cause, Finding, Hypothesis, Trigger
 

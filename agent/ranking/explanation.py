@@ -7,8 +7,8 @@ said to be where "the fault most likely starts".
 from __future__ import annotations
 
 from agent.ranking.thresholds import VICTIM_PROSE
-from agent.reasoners.base import RankedCandidate
-from domain.models import Finding
+from agent.reasoners.base import RankedCandidate, ReasoningRequest
+from domain.models import Finding, Hypothesis
 
 _TITLE_CAUSE: dict[str, str] = {
     "change": "a recent change", "constraint": "a limit or capacity constraint", "component": "a failing component",
@@ -92,3 +92,19 @@ def next_steps(cand: RankedCandidate, findings: dict[str, Finding]) -> list[str]
     if lead and lead.evidence.console_link:
         steps.append(f"Open {lead.evidence.console_link}")
     return steps
+
+
+class DeterministicReasoner:
+    """The no-LLM reasoner: explains every ranked candidate, in the ranker's order, with the
+    ranker's confidence, from the templates above (agent/reasoners/deterministic.py names it)."""
+
+    def explain(self, request: ReasoningRequest) -> list[Hypothesis]:
+        findings = {f.id: f for f in request.findings}
+        return [
+            Hypothesis(
+                id=f"H-{cand.resource}", resource=cand.resource, cause=cand.cause, confidence=cand.confidence,
+                evidence_score=cand.evidence_score, title=title(cand, findings), reasoning=reasoning(cand, findings),
+                supporting_findings=cand.supporting_findings, next_steps=next_steps(cand, findings),
+            )
+            for cand in request.candidates
+        ]
