@@ -53,12 +53,25 @@ def _root(
     # --debug is acted on by `main` (the error boundary), which sees it anywhere on the line.
 
 
+def _bundle_path(path: Path) -> Path:
+    """`path` as given, or the installed demo bundle it names when run outside a checkout."""
+    if path.exists():
+        return path
+    from evals.demo import shipped_bundle
+
+    shipped = shipped_bundle(path)
+    if shipped is None:
+        return path
+    err_console.print(f"using the demo bundle installed with the package: {shipped}", markup=False)
+    return shipped
+
+
 @app.command()
 def validate(bundle: Path = typer.Argument(..., help="bundle directory holding incident.yaml")) -> None:
     """Check a recorded-incident bundle; list every problem with its file and field."""
     from tools.bundle.validate import validate_bundle
 
-    problems = validate_bundle(bundle)
+    problems = validate_bundle(_bundle_path(bundle))
     if problems:
         for problem in problems:
             err_console.print(str(problem), markup=False)
@@ -98,7 +111,7 @@ def investigate(
             err_console.print(usage_line(run.usage), markup=False)
         else:
             investigation = investigate_bundle(
-                bundle, settings=settings, on_progress=lambda node: status.update(f"investigating: {node} done")
+                _bundle_path(bundle), settings=settings, on_progress=lambda node: status.update(f"investigating: {node} done")
             )
     if report is not None:
         try:
