@@ -4,8 +4,8 @@ Precedence, highest first:
 1. values passed in code (the CLI's options: `--region`, `--profile`, `--endpoint-url`);
 2. `INVESTIGATOR_*` environment variables (nested fields take `__`:
    `INVESTIGATOR_AWS__READ_TIMEOUT_S=10`);
-3. the AWS SDK's own `AWS_REGION` (then `AWS_DEFAULT_REGION`) and `AWS_PROFILE`, so
-   `AWS_PROFILE=x investigator ...` means what it means to the AWS CLI;
+3. the AWS SDK's own `AWS_REGION` (then `AWS_DEFAULT_REGION`), `AWS_PROFILE` and
+   `AWS_ENDPOINT_URL`, so `AWS_PROFILE=x investigator ...` means what it means to the AWS CLI;
 4. a TOML file: `$INVESTIGATOR_CONFIG`, else `$XDG_CONFIG_HOME/investigator/config.toml`
    (`~/.config/investigator/config.toml`);
 5. the defaults below.
@@ -112,7 +112,11 @@ class AwsSdkEnvironment(PydanticBaseSettingsSource):
     def variables(self) -> dict[str, str]:
         """Dotted setting name -> the variable that supplies it."""
         found: dict[str, str] = {}
-        for key, names in (("aws.region", ("AWS_REGION", "AWS_DEFAULT_REGION")), ("aws.profile", ("AWS_PROFILE",))):
+        for key, names in (
+            ("aws.region", ("AWS_REGION", "AWS_DEFAULT_REGION")),
+            ("aws.profile", ("AWS_PROFILE",)),
+            ("aws.endpoint_url", ("AWS_ENDPOINT_URL",)),
+        ):
             name = next((n for n in names if os.environ.get(n)), None)
             if name:
                 found[key] = name

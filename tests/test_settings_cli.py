@@ -85,9 +85,11 @@ def test_aws_region_and_profile_are_honoured_between_our_variables_and_the_file(
     assert _config()["aws.region"] == "'us-west-1'  (from AWS_DEFAULT_REGION)"
     monkeypatch.setenv("AWS_REGION", "us-west-2")  # what the AWS CLI v2 reads first
     monkeypatch.setenv("AWS_PROFILE", "oncall")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
     settings = _config()
     assert settings["aws.region"] == "'us-west-2'  (from AWS_REGION)"
     assert settings["aws.profile"] == "'oncall'  (from AWS_PROFILE)"
+    assert settings["aws.endpoint_url"] == "'http://127.0.0.1:4566'  (from AWS_ENDPOINT_URL)"
     monkeypatch.setenv("INVESTIGATOR_AWS__REGION", "eu-west-1")
     assert _config()["aws.region"] == "'eu-west-1'  (from INVESTIGATOR_AWS__REGION)"
 
