@@ -93,7 +93,7 @@ class Settings(BaseSettings):
     @classmethod
     def defaults(cls) -> Settings:
         """The defaults alone, reading neither the environment nor a file (library callers, evals)."""
-        return cls.model_validate({})
+        return cls.model_construct()
 
     def resolved_aws(self) -> AwsOptions:
         """The AWS options every boto3 client is built from."""

@@ -176,3 +176,12 @@ def test_an_unexpected_error_is_one_line_unless_debug(failing_command: str) -> N
     with pytest.raises(RuntimeError, match="boom"):
         main([failing_command, "--debug"])
 
+
+
+def test_library_defaults_read_neither_the_environment_nor_the_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from domain.settings import Settings
+
+    monkeypatch.setenv("INVESTIGATOR_DEADLINE_S", "5")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    defaults = Settings.defaults()
+    assert defaults.deadline_s == 120.0 and defaults.aws.region is None and defaults.aws.read_timeout_s == 30.0
