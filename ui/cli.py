@@ -16,9 +16,8 @@ import typer
 from rich.console import Console
 
 from domain.errors import UserError
-from ui.options import EndpointUrl, Profile, Region, settings_from
-
-DISTRIBUTION = "aws-incident-investigator"
+from domain.extras import DISTRIBUTION
+from ui.options import EndpointUrl, Profile, Region, cli_overrides, settings_from
 
 app = typer.Typer(
     add_completion=False,
@@ -160,7 +159,7 @@ def show_config(region: Region = None, profile: Profile = None, endpoint_url: En
     settings = settings_from(region, profile, endpoint_url)
     out = Console(highlight=False, soft_wrap=True)
     out.print(f"config file: {config_path()}" + ("" if config_path().is_file() else " (absent)"), markup=False)
-    for key, value, origin in explain(settings, aws={"region": region, "profile": profile, "endpoint_url": endpoint_url}):
+    for key, value, origin in explain(settings, **cli_overrides(region, profile, endpoint_url)):
         out.print(f"{key} = {value!r}  (from {origin})", markup=False)
 
 

@@ -7,7 +7,7 @@ and the config file (domain/settings.py).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -28,6 +28,11 @@ EndpointUrl = Annotated[
 ]
 
 
+def cli_overrides(region: str | None = None, profile: str | None = None, endpoint_url: str | None = None) -> dict[str, Any]:
+    """The command line's part of the settings (None: not given, a lower source decides)."""
+    return {"aws": {"region": region, "profile": profile, "endpoint_url": endpoint_url}}
+
+
 def settings_from(region: str | None = None, profile: str | None = None, endpoint_url: str | None = None) -> Settings:
     """The settings for one command: its AWS options over the environment, the file and the defaults."""
-    return load_settings(aws={"region": region, "profile": profile, "endpoint_url": endpoint_url})
+    return load_settings(**cli_overrides(region, profile, endpoint_url))
