@@ -128,6 +128,17 @@ def test_nsigma_scores_any_departure_of_a_flat_counter_above_every_finite_shift(
     assert nsigma.rank(source, source.manifest) == ["svc", "noisy", "quiet"]
 
 
+def test_nsigma_measures_a_sparse_counter_by_its_standard_deviation_not_a_zero_mad(tmp_path):
+    rng = np.random.default_rng(19)
+    sparse = np.zeros(76)
+    sparse[[3, 11, 19, 27, 35, 43]] = 1.0  # a rare retry: MAD 0, standard deviation about 0.35
+    sparse[55] = 1.0  # one more retry after the onset: about 3 standard deviations, not infinity
+    shifted = _normal(rng, 10.0, 1.0)
+    shifted[50:] += 8.0  # 8 sigma: the real change
+    source = _write(tmp_path, _manifest("sparse", "svc"), [_series("noisy", "retries", sparse), _series("svc", "x", shifted)])
+    assert nsigma.rank(source, source.manifest) == ["svc", "noisy"]
+
+
 def test_nsigma_skips_a_series_without_normal_points(tmp_path):
     rng = np.random.default_rng(17)
     # A new task-definition revision's series starts at the deploy: no normal points of its own.

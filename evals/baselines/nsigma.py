@@ -8,8 +8,10 @@ where MAD is the median absolute deviation of the normal period (1.4826 * MAD es
 standard deviation of normal data). A resource's score is its largest z. No topology, no
 onset search, no caps: it is the plain statistic the engine has to beat.
 
-When the normal period has no spread at all (a counter that was always 0), any departure
-scores infinity and no departure scores 0. Ties (two infinities, say) are broken by the larger
+When more than half the normal points are equal (a sparse counter: mostly 0, now and then 1),
+the MAD is 0 and says nothing about the spread; the standard deviation of the normal period is
+the scale then. When the normal period has no spread at all (a counter that was always 0), any
+departure scores infinity and no departure scores 0. Ties (two infinities, say) are broken by the larger
 relative change |x - median| / max(|median|, 1), then by name, so the order is deterministic.
 A series needs MIN_NORMAL_POINTS normal points and one incident point to be scored.
 """
@@ -48,7 +50,7 @@ def series_scores(source: TelemetrySource, manifest: IncidentManifest) -> pd.Dat
         return pd.DataFrame(columns=[*KEY, "z", "relative"])
     normal = _frame(source, normal_window)
     incident = _frame(source, incident_window)
-    stats = normal.groupby(KEY, observed=True)["value"].agg(median="median", count="size").reset_index()
+    stats = normal.groupby(KEY, observed=True)["value"].agg(median="median", count="size", std="std").reset_index()
     normal = normal.merge(stats[[*KEY, "median"]], on=KEY)
     normal["abs_dev"] = (normal["value"] - normal["median"]).abs()
     mad = normal.groupby(KEY, observed=True)["abs_dev"].median().rename("mad").reset_index()
@@ -58,7 +60,7 @@ def series_scores(source: TelemetrySource, manifest: IncidentManifest) -> pd.Dat
     if joined.empty:
         return pd.DataFrame(columns=[*KEY, "z", "relative"])
     deviation = (joined["value"] - joined["median"]).abs()
-    scale = MAD_TO_SIGMA * joined["mad"]
+    scale = (MAD_TO_SIGMA * joined["mad"]).where(joined["mad"] > 0, joined["std"].fillna(0.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(scale > 0, deviation / scale, np.where(deviation > 0, math.inf, 0.0))
     joined["z"] = z
