@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from domain.models import ChangeEvent
 from evals.gameday.app import (
     ACCOUNT, APP_NAMESPACE, CART_TABLE, CLUSTER, DB, ENTRY_SERVICE, ORDERS_TABLE, QUEUE, REGION, SERVICES,
 )
@@ -290,6 +289,3 @@ def huge_shift(inj: Injection) -> None:
     inj.alarms = [ALB_P99, ALB_AVG]
     inj.summary = f"a runaway thread pins {service} CPU near 100 % from minute {o}; {len(drifts)} small drifts alongside"
 
-
-ALL = [name for name, (spec, _) in REGISTRY.items() if spec.suite == "realistic"]
-_ = ChangeEvent  # the change events these families emit are ChangeEvents built by Injection.change
