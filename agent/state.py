@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from agent.reasoners.base import Reasoner
 from domain.models import Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
+from domain.settings import Settings
 from tools.source import TelemetrySource
 
 
@@ -67,5 +68,6 @@ class Context:
 
     source: TelemetrySource
     clock: Callable[[], datetime] = field(default=_utc_now)
+    settings: Settings = field(default_factory=Settings.defaults)
     # Writes the hypotheses' words; None is the deterministic reasoner (no LLM).
     reasoner: Reasoner | None = None
