@@ -38,8 +38,10 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
         return {"findings": findings, "notes": notes}
     if domain == "infrastructure":
         findings += constraint_findings(frame, scope.incident, scope.normal_windows(), scope.topology)
-    domains = {m: metric_domain(m) for m in frame["metric"].unique()}
-    mine = frame[frame["metric"].isin([m for m, d in domains.items() if d == domain])]
+    pairs = frame[["namespace", "metric"]].drop_duplicates()
+    ours = {(ns, m) for ns, m in pairs.itertuples(index=False)
+            if metric_domain(str(m), ns if isinstance(ns, str) and ns else None) == domain}
+    mine = frame[pd.MultiIndex.from_arrays([frame["namespace"], frame["metric"]]).isin(ours)]
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(), stale_baseline=_stale(scope.baseline, scope.incident),
@@ -49,7 +51,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
             trigger.state_change_time - onset_lookback(trigger) if trigger.onset_lookback_s is not None else None
         ),
     )
-    if metric_domain(trigger.metric) == domain:
+    if metric_domain(trigger.metric, trigger.namespace) == domain:
         observation = alarm_metric_observation(
             mine, findings, resource=trigger.resource, metric=trigger.metric,
             incident=scope.incident, baseline=scope.normal_windows(),
