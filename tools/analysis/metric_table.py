@@ -279,7 +279,7 @@ _DYNAMODB: dict[str, Row] = {
     "SystemErrors": ("up", INFRA),
     "UserErrors": ("up", APP),
     "TransactionConflict": ("up", APP),
-    "ConditionalCheckFailedRequests": ("both", APP),
+    "ConditionalCheckFailedRequests": ("up", APP),
     "ReturnedItemCount": ("both", INFRA, T),
     "ReturnedBytes": ("both", INFRA, T),
     "ReturnedRecordsCount": ("both", INFRA, T),

@@ -11,18 +11,21 @@ application metrics) is read from the words of its name, by one rule set:
    Rules match whole words only: "age" is not in "messages", "load" is not in "workload".
 2. Bad direction, the first of these that has a word in the name:
    - failure words (error, fault, fail, 5xx, 4xx, exception, throttle, reject, timeout, drop,
-     loss, retry, unhealthy, crash, restart, evict, deadlock, miss...): bad **up**;
+     loss, retry, unhealthy, crash, restart, reset, evict, deadlock, conflict, miss, dlq...):
+     bad **up**;
    - time words (latency, duration, time, delay, wait, lag, age, backlog, depth...): bad **up**
      (`SuccessfulRequestLatency` is a latency);
    - headroom and success words (success, available, availability, healthy, free, balance,
-     remaining, uptime, running, hit...): bad **down** (`CPUCreditBalance` is a balance);
+     remaining, left, uptime, running, expiry, a hit rate or ratio...): bad **down**
+     (`CPUCreditBalance` is a balance);
    - saturation words (utilization, usage, used, cpu, memory, disk, swap, load, pressure,
-     queue, pending, inflight...): bad **up**;
+     queue, pending, inflight, visible, concurrency, spillover...): bad **up**;
    - otherwise **both**: a shift either way is worth a look.
 3. Traffic: bad both ways and a volume word (count, number, requests, invocations, calls,
    bytes, packets, messages, records, ops, iops, workload, throughput, sent, received,
-   consumed, processed, or network with in/out/receive/transmit): `NumberOfMessagesSent`.
-4. Domain: network words (network, packet, tcp, udp, tls, ssl, dns, nat, bytes...) -> network;
+   consumed, processed, queries, hits, 2xx/3xx, or network with in/out/receive/transmit):
+   `NumberOfMessagesSent`.
+4. Domain: network words (network, packet, tcp, udp, tls, ssl, dns, nat...) -> network;
    infrastructure words (cpu, memory, disk, storage, swap, throttle, capacity, concurrency,
    connections, host, task, node, queue, syscall...) -> infrastructure; otherwise application.
 5. Percentage: a "%" or percent word, or utilization, availability, success rate.
@@ -76,28 +79,31 @@ _FAILURE = _vocabulary(
     r"errors?", r"faults?", r"fail(s|ed|ure|ures|ing)?", r"[45]xx", r"[45]\d\d", r"exceptions?", r"throttl(e|es|ed|ing)",
     r"reject(s|ed|ion|ions)?", r"timeouts?", r"timedout", r"drop(s|ped)?", r"loss", r"lost", r"retr(y|ies|ied)",
     r"unhealthy", r"unavailable", r"crash(es|ed)?", r"restarts?", r"oom", r"kill(s|ed)?", r"evict(s|ed|ion|ions)?",
-    r"deadlocks?", r"miss(es)?", r"abort(s|ed)?", r"denied", r"exceeded",
+    r"deadlocks?", r"miss(es)?", r"abort(s|ed)?", r"denied", r"exceeded", r"resets?", r"blocked", r"conflicts?",
+    r"stall(s|ed)?", r"anomalous", r"anomal(y|ies)", r"dlq", r"deadletter",
 )
 _TIME = _vocabulary(
     r"latency", r"latencies", r"duration", r"time", r"rtt", r"delay", r"wait(ing)?", r"elapsed", r"lag", r"age",
-    r"backlog", r"depth",
+    r"backlog", r"depth", r"behind",
 )
 _HEADROOM = _vocabulary(
     r"success(es|ful)?", r"succeeded", r"available", r"availability", r"healthy", r"free", r"freeable", r"balance",
-    r"remaining", r"headroom", r"uptime", r"running", r"hits?", r"hitrate", r"hitratio",
+    r"remaining", r"left", r"headroom", r"uptime", r"running", r"expiry", r"hitrate", r"hitratio",
 )
 _SATURATION = _vocabulary(
     r"utili[sz]ation", r"utili[sz]ed", r"usage", r"used", r"cpu", r"memory", r"mem", r"disk", r"swap", r"load",
-    r"pressure", r"saturation", r"queue", r"queued", r"pending", r"inflight", r"iowait",
+    r"pressure", r"saturation", r"queue", r"queued", r"pending", r"inflight", r"visible", r"iowait", r"gpu",
+    r"concurrency", r"concurrent", r"spillover",
 )
 _VOLUME = _vocabulary(
     r"count", r"counts", r"number", r"requests?", r"invocations?", r"calls?", r"bytes?", r"packets?", r"messages?",
     r"records?", r"ops", r"operations", r"iops", r"workload", r"throughput", r"qps", r"rps", r"tps", r"sent",
-    r"received", r"consumed", r"processed",
+    r"received", r"consumed", r"processed", r"queries", r"attempts", r"evaluations", r"cmds", r"commands", r"hits",
+    r"[23]xx",
 )
 _NETWORK_FLOW = _vocabulary(r"in", r"out", r"rx", r"tx", r"receive", r"transmit")
 _NETWORK = _vocabulary(
-    r"network", r"net", r"packets?", r"bytes", r"tcp", r"udp", r"rx", r"tx", r"tls", r"ssl", r"handshake", r"dns",
+    r"network", r"net", r"packets?", r"tcp", r"udp", r"rx", r"tx", r"tls", r"ssl", r"handshake", r"dns",
     r"rtt", r"nat", r"vpn", r"bandwidth", r"sockets?",
 )
 _INFRASTRUCTURE = _vocabulary(
@@ -114,11 +120,16 @@ def _has(vocabulary: re.Pattern[str], name: list[str]) -> bool:
     return any(vocabulary.fullmatch(w) for w in name)
 
 
+def _hit_rate(name: list[str]) -> bool:
+    """A cache's hit rate or ratio (a share that should stay high), not a count of hits."""
+    return "hit" in name and ("rate" in name or "ratio" in name)
+
+
 def _from_words(metric: str) -> MetricMeaning:
     name = words(metric)
     bad: BadDirection = "both"
     for vocabulary, direction in ((_FAILURE, "up"), (_TIME, "up"), (_HEADROOM, "down"), (_SATURATION, "up")):
-        if _has(vocabulary, name):
+        if _has(vocabulary, name) or (vocabulary is _HEADROOM and _hit_rate(name)):
             bad = direction
             break
     network_flow = "network" in name and _has(_NETWORK_FLOW, name)
