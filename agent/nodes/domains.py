@@ -26,7 +26,7 @@ from tools.analysis.changes import LOOKBACK, change_findings, health_findings
 from tools.analysis.code_paths import code_path_findings, failing_call_findings
 from tools.analysis.constraints import constraint_findings
 from tools.analysis.logs import log_findings
-from tools.analysis.metrics import alarm_metric_observation, metric_findings
+from tools.analysis.metrics import alarm_metric_observation, metric_findings, per_metric
 from tools.analysis.semantics import metric_domain
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
 
@@ -38,10 +38,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
         return {"findings": findings, "notes": notes}
     if domain == "infrastructure":
         findings += constraint_findings(frame, scope.incident, scope.normal_windows(), scope.topology)
-    pairs = frame[["namespace", "metric"]].drop_duplicates()
-    ours = {(ns, m) for ns, m in pairs.itertuples(index=False)
-            if metric_domain(str(m), ns if isinstance(ns, str) and ns else None) == domain}
-    mine = frame[pd.MultiIndex.from_arrays([frame["namespace"], frame["metric"]]).isin(ours)]
+    mine = frame[per_metric(frame["namespace"], frame["metric"], lambda m, ns: metric_domain(m, ns) == domain, bool)]
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(), stale_baseline=_stale(scope.baseline, scope.incident),
