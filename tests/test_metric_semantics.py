@@ -307,15 +307,15 @@ def test_a_level_someone_sets_is_not_an_anomaly_but_consumed_capacity_is_load() 
     # the setting is a change event (the change history's to report), the consumption is traffic.
     found = _findings(_series("AWS/DynamoDB", "ProvisionedWriteCapacityUnits", 50.0),
                       _series("AWS/DynamoDB", "ConsumedWriteCapacityUnits", 50.0))
-    assert [(f.evidence.details["metric"], f.evidence.details["traffic"]) for f in found] == [
-        ("ConsumedWriteCapacityUnits", 1)]
+    assert [(f.evidence.details.metric, f.evidence.details.traffic) for f in found] == [
+        ("ConsumedWriteCapacityUnits", True)]
 
 
 def test_the_analysis_reads_direction_and_domain_with_the_namespace() -> None:
     # DynamoDB's latency falling is good news: no finding. Rising, it is the table's (infrastructure).
     assert _findings(_series("AWS/DynamoDB", "SuccessfulRequestLatency", 50.0)) == []
     rising = _findings(_series("AWS/DynamoDB", "SuccessfulRequestLatency", 150.0))
-    assert [(f.direction, f.domain, f.evidence.details["traffic"]) for f in rising] == [("up", INFRA, 0)]
+    assert [(f.direction, f.domain, f.evidence.details.traffic) for f in rising] == [("up", INFRA, False)]
     # The same name in an application's own namespace is the application's.
     own = _findings(_series("Shop/App", "SuccessfulRequestLatency", 150.0))
     assert [f.domain for f in own] == [APP]
