@@ -5,14 +5,35 @@ from __future__ import annotations
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 
 from domain.models import Investigation
+from tools.sanitize import for_markdown, for_terminal
 
 PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 
 
+def _escape(value: object) -> object:
+    """Every value the template prints is escaped unless the template marked it as Markdown."""
+    return value if isinstance(value, Markup) else for_markdown(str(value))
+
+
+def _code(value: object) -> Markup:
+    """`value` as an inline code span, which renders HTML and link syntax literally.
+
+    A value holding a backtick could close the span early, so it is escaped as plain text instead.
+    """
+    text = for_terminal(str(value)).replace("\n", " ")
+    return Markup(for_markdown(text) if "`" in text else f"`{text}`")
+
+
 def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(PROMPTS), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    environment = Environment(
+        loader=FileSystemLoader(PROMPTS), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+        keep_trailing_newline=True, finalize=_escape,
+    )
+    environment.filters["code"] = _code
+    return environment
 
 
 def markdown_report(investigation: Investigation) -> str:
