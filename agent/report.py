@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment
 from markupsafe import Markup
 
 from domain.models import Investigation
+from agent.templates import environment
 from tools.sanitize import for_markdown, for_terminal
-
-PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
 
 
 def _escape(value: object) -> object:
@@ -27,17 +24,16 @@ def _code(value: object) -> Markup:
     return Markup(for_markdown(text) if "`" in text else f"`{text}`")
 
 
-def _environment() -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(PROMPTS), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True, finalize=_escape,
-    )
-    environment.filters["code"] = _code
-    return environment
+def _report_environment() -> Environment:
+    # Untrusted text (log lines, alarm names, titles) fills the report: escape every value.
+    report_environment = environment()
+    report_environment.finalize = _escape
+    report_environment.filters["code"] = _code
+    return report_environment
 
 
 def markdown_report(investigation: Investigation) -> str:
     findings = {f.id: f for f in investigation.findings}
     impact = [f for f in investigation.findings if f.resource == investigation.trigger.resource and f.score >= 0.5]
-    template = _environment().get_template("report.md.j2")
+    template = _report_environment().get_template("report.md.j2")
     return template.render(inv=investigation, findings=findings, impact=impact)
