@@ -9,7 +9,10 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from domain.models import Investigation
+from domain.settings import Settings
 from tools.aws.alarm import LiveTarget, open_alarm
+from tools.aws.clients import ClientFactory
+from tools.aws.deadline import Deadline
 from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
 
@@ -32,19 +35,23 @@ def _now() -> datetime:
 def investigate_alarm(
     alarm: str,
     *,
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
+    settings: Settings,
     clock: Clock | None = None,
     record_to: Path | None = None,
-    settings: AwsSettings | None = None,
+    limits: AwsSettings | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> LiveRun:
-    """Resolve `alarm`, run the investigation over the live source, and record it when asked."""
+    """Resolve `alarm`, run the investigation over the live source, and record it when asked.
+
+    The boto3 clients are built from `settings.resolved_aws()`; `limits` bound what is read.
+    The run is bounded by `settings.deadline_s`: after it no AWS call starts, what was not read
+    becomes gap findings, and the notes say what was skipped. An endpoint that stops answering
+    mid-run is a gap too."""
     from agent.runner import investigate
 
     clock = clock or _now
-    target = open_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url, clock=clock, settings=settings)
+    factory = ClientFactory(settings.resolved_aws(), deadline=Deadline(settings.deadline_s))
+    target = open_alarm(alarm, factory, clock, limits=limits)
     source = target.source
     recorder = None
     if record_to is not None:
@@ -55,6 +62,7 @@ def investigate_alarm(
         recorder or source, target.trigger, target.window, target.baseline, clock=clock, on_progress=on_progress
     )
     investigation.notes.extend(target.notes)
+    investigation.notes.extend(factory.gaps())
     bundle = None
     if recorder is not None and record_to is not None:
         from tools.aws.record import write_recording

@@ -67,8 +67,10 @@ def investigate(
     with err_console.status("investigating...") as status:
         if alarm is not None:
             from agent.live import investigate_alarm, usage_line
+            from domain.settings import load_settings
 
-            run = investigate_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url,
+            settings = load_settings(aws={"region": region, "profile": profile, "endpoint_url": endpoint_url})
+            run = investigate_alarm(alarm, settings=settings,
                                     on_progress=lambda node: status.update(f"investigating: {node} done"))
             investigation, extra = run.investigation, {"usage": run.usage.model_dump(mode="json")}
             err_console.print(usage_line(run.usage), markup=False)
@@ -97,12 +99,14 @@ def record(
 ) -> None:
     """Investigate a live alarm and write everything it read (secrets redacted) as a replayable bundle."""
     from agent.live import investigate_alarm, usage_line
+    from domain.settings import load_settings
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"{out} exists and is not an empty directory: pass a new --out path")
+    settings = load_settings(aws={"region": region, "profile": profile, "endpoint_url": endpoint_url})
     with err_console.status(f"investigating alarm {alarm}") as status:
         run = investigate_alarm(
-            alarm, region=region, profile=profile, endpoint_url=endpoint_url, record_to=out,
+            alarm, settings=settings, record_to=out,
             on_progress=lambda node: status.update(f"investigating: {node} done"),
         )
     top = run.investigation.hypotheses[0] if run.investigation.hypotheses else None
