@@ -59,7 +59,8 @@ def investigate_alarm(
 
         recorder = RecordingSource(source)
     investigation = investigate(
-        recorder or source, target.trigger, target.window, target.baseline, clock=clock, on_progress=on_progress
+        recorder or source, target.trigger, target.window, target.baseline, clock=clock, settings=settings,
+        on_progress=on_progress,
     )
     investigation.notes.extend(target.notes)
     investigation.notes.extend(factory.gaps())

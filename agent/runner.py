@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from domain.models import Investigation, TimeWindow, Trigger
+from domain.settings import Settings
 from agent.graph import build_graph
 from agent.state import Context, InvestigationInput
 from tools.source import TelemetrySource
@@ -28,11 +29,16 @@ def investigate(
     baseline: TimeWindow | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
+    settings: Settings | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Investigation:
-    """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes."""
+    """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes.
+
+    `settings` default to `Settings.defaults()`: a library caller's environment is not read."""
     graph = build_graph()
-    context = Context(source=source, clock=clock or (lambda: trigger.state_change_time))
+    context = Context(
+        source=source, clock=clock or (lambda: trigger.state_change_time), settings=settings or Settings.defaults()
+    )
     payload = InvestigationInput(
         investigation_id=investigation_id(trigger), trigger=trigger, window=window, baseline=baseline
     )
@@ -47,7 +53,9 @@ def investigate(
     return final
 
 
-def investigate_bundle(path: Path, *, on_progress: ProgressCallback | None = None) -> Investigation:
+def investigate_bundle(
+    path: Path, *, settings: Settings | None = None, on_progress: ProgressCallback | None = None
+) -> Investigation:
     """Replay a recorded bundle: its trigger, window and baseline, read through BundleSource."""
     from tools.bundle.source import BundleSource
 
@@ -55,5 +63,5 @@ def investigate_bundle(path: Path, *, on_progress: ProgressCallback | None = Non
     manifest = source.manifest
     return investigate(
         source, manifest.trigger, manifest.window, manifest.baseline,
-        clock=lambda: manifest.window.end, on_progress=on_progress,
+        clock=lambda: manifest.window.end, settings=settings, on_progress=on_progress,
     )
