@@ -30,10 +30,6 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
-def is_throttling(exc: BaseException) -> bool:
-    return error_code(exc) in THROTTLING_CODES
-
-
 class AwsUserError(UserError):
     """An AWS problem the user has to fix (credentials, region, endpoint)."""
 
