@@ -1,0 +1,43 @@
+"""`investigator console`: start the Streamlit console on this machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import typer
+
+from domain.errors import UserError
+
+
+def console(
+    port: int = typer.Option(8501, "--port", help="port to serve the console on"),
+    address: str = typer.Option("127.0.0.1", "--address", help="address to bind; 0.0.0.0 exposes it to the network"),
+    bundles: Path | None = typer.Option(None, "--bundles", help="folder of recorded incidents offered in the console"),
+) -> None:
+    """Open the investigation console (Streamlit) in your browser; Ctrl-C stops it."""
+    try:
+        import streamlit  # noqa: F401
+    except ImportError as exc:
+        raise UserError("the console needs Streamlit: pip install 'aws-incident-investigator[console]'") from exc
+    if not 0 < port < 65536:
+        raise UserError(f"--port {port} is not a TCP port (1-65535)")
+    app = Path(str(resources.files("ui.console") / "app.py"))
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(app),
+        "--server.address", address, "--server.port", str(port),
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--global.developmentMode", "false",
+    ]
+    if bundles is not None:
+        command += ["--", "--bundles", str(bundles)]
+    typer.echo(f"console on http://{address}:{port} (Ctrl-C to stop)", err=True)
+    try:
+        completed = subprocess.run(command, check=False)
+    except KeyboardInterrupt:
+        return
+    if completed.returncode not in (0, -2, 130):
+        raise UserError(f"the console stopped with exit code {completed.returncode}")
+
