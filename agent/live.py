@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.models import Investigation
+
 from tools.aws.alarm import LiveTarget, open_alarm
 from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
+
+if TYPE_CHECKING:
+    from agent.runner import ProgressCallback
 
 Clock = Callable[[], datetime]
 
@@ -38,7 +43,7 @@ def investigate_alarm(
     clock: Clock | None = None,
     record_to: Path | None = None,
     settings: AwsSettings | None = None,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
 ) -> LiveRun:
     """Resolve `alarm`, run the investigation over the live source, and record it when asked."""
     from agent.runner import investigate

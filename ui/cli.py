@@ -69,11 +69,11 @@ def investigate(
             from agent.live import investigate_alarm, usage_line
 
             run = investigate_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url,
-                                    on_progress=lambda node: status.update(f"investigating: {node} done"))
+                                    on_progress=lambda event: status.update(f"investigating: {event.describe()}"))
             investigation, extra = run.investigation, {"usage": run.usage.model_dump(mode="json")}
             err_console.print(usage_line(run.usage), markup=False)
         else:
-            investigation = investigate_bundle(bundle, on_progress=lambda node: status.update(f"investigating: {node} done"))
+            investigation = investigate_bundle(bundle, on_progress=lambda event: status.update(f"investigating: {event.describe()}"))
     if report is not None:
         try:
             report.write_text(markdown_report(investigation), encoding="utf-8")
@@ -103,7 +103,7 @@ def record(
     with err_console.status(f"investigating alarm {alarm}") as status:
         run = investigate_alarm(
             alarm, region=region, profile=profile, endpoint_url=endpoint_url, record_to=out,
-            on_progress=lambda node: status.update(f"investigating: {node} done"),
+            on_progress=lambda event: status.update(f"investigating: {event.describe()}"),
         )
     top = run.investigation.hypotheses[0] if run.investigation.hypotheses else None
     verdict = f"#1 {top.resource} ({top.cause}, {top.confidence:.2f})" if top else "no hypothesis (abstained)"
