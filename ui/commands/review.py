@@ -195,7 +195,8 @@ def report_command(
     if stored.investigation is None:
         raise UserError(f"investigation {investigation_id} has no completed revision yet ({stored.status.replace('_', ' ')})")
     inv = stored.investigation if revision is None else stored.at_revision(revision)
-    report = build_report(inv, owner=owner)
+    history = [r.investigation for r in stored.revisions if r.number < inv.revision]
+    report = build_report(inv, owner=owner, history=history)
     text = render_markdown(report) if fmt == "md" else json.dumps(report.model_dump(mode="json"), indent=2) + "\n"
     write_atomically(out, text)
     _err().print(f"report written to {out}", markup=False)
