@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from domain.models import Decision
+from domain.models import Decision, Investigation
 
 
 class Verdicts(BaseModel):
@@ -37,3 +37,20 @@ def verdicts(decisions: list[Decision]) -> Verdicts:
         discarded=[t for t, v in latest.items() if v == "discarded"],
         notes=notes,
     )
+
+
+def apply_decisions(investigation: Investigation, decisions: list[Decision]) -> Investigation:
+    """`investigation` as the engineers see it now: the decisions made since it ran taken into
+    account (root cause of record, pinned and discarded ids) without rerunning anything."""
+    decided = verdicts(decisions)
+    known = {h.id: h for h in investigation.hypotheses}
+    if investigation.root_cause is not None:
+        known.setdefault(investigation.root_cause.id, investigation.root_cause)
+    accepted = [known[i] for i in decided.accepted if i in known]
+    finding_ids = {f.id for f in investigation.findings}
+    return investigation.model_copy(update={
+        "decisions": list(decisions),
+        "root_cause": accepted[-1] if accepted else None,
+        "pinned": [i for i in decided.accepted if i in finding_ids],
+        "discarded": decided.discarded,
+    })

@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 
 from domain.errors import UserError
 from domain.models import Decision, Investigation, TimeWindow, Trigger, Verdict
+from agent.decisions import apply_decisions
 from agent.graph import build_graph
 from agent.nodes.review import RerunRequest
 from agent.runner import Event, events, investigation_id, utc_now
@@ -74,7 +75,7 @@ class StoredInvestigation(BaseModel):
     revision: int
     origin: str
     trigger: Trigger
-    investigation: Investigation | None = Field(description="the latest completed revision")
+    investigation: Investigation | None = Field(description="the latest completed revision, with every decision so far")
     revisions: list[Revision]
     decisions: list[Decision]
 
@@ -140,7 +141,8 @@ class InvestigationStore:
         state = InvestigationState.model_validate(snapshot.values)
         return StoredInvestigation(
             id=inv_id, status=self._status(inv_id, snapshot), revision=state.revision, origin=state.origin,
-            trigger=state.trigger, investigation=state.revisions[-1].investigation if state.revisions else None,
+            trigger=state.trigger,
+            investigation=apply_decisions(state.revisions[-1].investigation, state.decisions) if state.revisions else None,
             revisions=state.revisions, decisions=state.decisions,
         )
 
