@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from domain.models import Investigation
+
 from tools.aws.alarm import LiveTarget, open_alarm
 from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
+
+if TYPE_CHECKING:
+    from agent.runner import ProgressCallback
+    from agent.store import InvestigationStore
 
 Clock = Callable[[], datetime]
 
@@ -38,10 +44,14 @@ def investigate_alarm(
     clock: Clock | None = None,
     record_to: Path | None = None,
     settings: AwsSettings | None = None,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+    store: InvestigationStore | None = None,
 ) -> LiveRun:
-    """Resolve `alarm`, run the investigation over the live source, and record it when asked."""
-    from agent.runner import investigate
+    """Resolve `alarm`, run the investigation over the live source, and record it when asked.
+
+    With a `store` the investigation is kept there for review (a rerun reads the alarm again).
+    """
+    from agent.runner import collect, investigate
 
     clock = clock or _now
     target = open_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url, clock=clock, settings=settings)
@@ -51,9 +61,18 @@ def investigate_alarm(
         from tools.aws.record import RecordingSource
 
         recorder = RecordingSource(source)
-    investigation = investigate(
-        recorder or source, target.trigger, target.window, target.baseline, clock=clock, on_progress=on_progress
-    )
+    if store is None:
+        investigation = investigate(
+            recorder or source, target.trigger, target.window, target.baseline, clock=clock, on_progress=on_progress
+        )
+    else:
+        from agent.origin import Origin
+
+        origin = Origin(kind="alarm", alarm=alarm, region=region, profile=profile, endpoint_url=endpoint_url)
+        investigation = collect(store.investigate(
+            recorder or source, target.trigger, target.window, target.baseline, clock=clock,
+            origin=origin.model_dump_json(),
+        ), on_progress=on_progress)
     investigation.notes.extend(target.notes)
     bundle = None
     if recorder is not None and record_to is not None:

@@ -15,6 +15,13 @@ def _environment() -> Environment:
     return Environment(loader=FileSystemLoader(PROMPTS), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
+def template(name: str, filters: dict | None = None):
+    """A report template from prompts/ with extra `filters`; undefined variables are an error."""
+    env = _environment()
+    env.filters.update(filters or {})
+    return env.get_template(name)
+
+
 def markdown_report(investigation: Investigation) -> str:
     findings = {f.id: f for f in investigation.findings}
     impact = [f for f in investigation.findings if f.resource == investigation.trigger.resource and f.score >= 0.5]

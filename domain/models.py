@@ -313,16 +313,26 @@ class Hypothesis(Model):
     next_steps: list[str] = Field(default_factory=list)
 
 
-Verdict = Literal["accepted", "discarded"]
+Verdict = Literal["accepted", "discarded", "noted"]
 
 
 class Decision(Model):
-    """A human's verdict on a finding or hypothesis; never dropped once made."""
+    """A human's verdict (or note) on a finding or hypothesis; never dropped once made.
+
+    The latest accept/discard on a target wins; notes accumulate.
+    """
 
     target_id: str
     verdict: Verdict
     note: str = ""
+    by: str
     at: datetime
+    revision: int = Field(default=1, description="the revision the engineer was looking at")
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
 
 
 class TimelineEntry(Model):
@@ -343,3 +353,7 @@ class Investigation(Model):
     decisions: list[Decision] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="gaps and warnings met while investigating")
+    revision: int = Field(default=1, description="1 for the first run, +1 for every rerun")
+    root_cause: Hypothesis | None = Field(default=None, description="the hypothesis an engineer accepted: the root cause of record")
+    pinned: list[str] = Field(default_factory=list, description="ids of findings an engineer accepted: always kept and shown")
+    discarded: list[str] = Field(default_factory=list, description="ids of findings and hypotheses an engineer discarded")

@@ -3,6 +3,7 @@
 - No test may reach the network: any socket connection outside the loopback range fails
   the test. This also guards against an accidental model call (api.anthropic.com or
   Bedrock), while the local AWS emulator and a local model stub on 127.0.0.1 still work.
+- Investigations go to a per-test state directory (`private_state_dir`), never ~/.local/state.
 - `datasets_dir` points at ../shared/datasets and skips, with the reason, when it is absent.
 """
 
@@ -44,6 +45,14 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     if not _is_loopback(address):
         raise RuntimeError(f"tests must not reach the network (attempted connection to {address!r})")
     return _real_connect_ex(self, address)
+
+
+@pytest.fixture(autouse=True)
+def private_state_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Each test stores investigations in a directory of its own, never the developer's."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state / "investigator"
 
 
 @pytest.fixture(autouse=True)

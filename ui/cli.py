@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 
 from domain.errors import UserError
+from ui.commands.review import STORE_HELP, store_location, write_atomically
+from ui.commands import review as _review
 
 app = typer.Typer(
     add_completion=False,
@@ -52,39 +54,53 @@ def investigate(
     endpoint_url: str | None = typer.Option(None, "--endpoint-url", help="with --alarm: another endpoint, e.g. the local emulator"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON (schema: docs/output-schema.md)"),
     report: Path | None = typer.Option(None, "--report", help="also write a Markdown incident report to this file"),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
-    """Investigate an alarm and print ranked root-cause hypotheses."""
+    """Investigate an alarm, print ranked root-cause hypotheses and keep the investigation for review."""
     import json
 
     from agent.output import to_json
     from agent.render import render
     from agent.report import markdown_report
-    from agent.runner import investigate_bundle
+    from agent.store import open_store
 
     if (bundle is None) == (alarm is None):
         raise UserError("say what to investigate: --bundle DIR (a recorded incident) or --alarm NAME (a live alarm)")
     extra = None
-    with err_console.status("investigating...") as status:
+    with open_store(store_location(store)) as opened, err_console.status("investigating...") as status:
+        progress = lambda event: status.update(f"investigating: {event.describe()}")  # noqa: E731
         if alarm is not None:
             from agent.live import investigate_alarm, usage_line
 
             run = investigate_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url,
-                                    on_progress=lambda node: status.update(f"investigating: {node} done"))
+                                    on_progress=progress, store=opened)
             investigation, extra = run.investigation, {"usage": run.usage.model_dump(mode="json")}
             err_console.print(usage_line(run.usage), markup=False)
         else:
-            investigation = investigate_bundle(bundle, on_progress=lambda node: status.update(f"investigating: {node} done"))
+            investigation = _investigate_bundle(bundle, opened, progress)
+        location = opened.location
     if report is not None:
-        try:
-            report.write_text(markdown_report(investigation), encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot write the report to {report}: {exc.strerror}") from exc
+        write_atomically(report, markdown_report(investigation))
     if as_json:
         typer.echo(json.dumps(to_json(investigation, extra), indent=2))
     else:
         render(investigation, Console(highlight=False, soft_wrap=True))
         if report is not None:
             err_console.print(f"report written to {report}", markup=False)
+    err_console.print(
+        f"investigation {investigation.id} (revision {investigation.revision}) stored in {location}; "
+        f"review it with `investigator show {investigation.id}`",
+        markup=False,
+    )
+
+
+def _investigate_bundle(bundle: Path, store, progress):
+    from agent.origin import bundle_origin
+    from agent.runner import collect, open_bundle
+
+    source, args = open_bundle(bundle)
+    events = store.investigate(source, **args, origin=bundle_origin(bundle).model_dump_json())
+    return collect(events, on_progress=progress)
 
 
 @app.command()
@@ -103,7 +119,7 @@ def record(
     with err_console.status(f"investigating alarm {alarm}") as status:
         run = investigate_alarm(
             alarm, region=region, profile=profile, endpoint_url=endpoint_url, record_to=out,
-            on_progress=lambda node: status.update(f"investigating: {node} done"),
+            on_progress=lambda event: status.update(f"investigating: {event.describe()}"),
         )
     top = run.investigation.hypotheses[0] if run.investigation.hypotheses else None
     verdict = f"#1 {top.resource} ({top.cause}, {top.confidence:.2f})" if top else "no hypothesis (abstained)"
@@ -124,6 +140,7 @@ from evals.cli import eval_command as _eval  # noqa: E402
 from evals.importers.cli import import_app  # noqa: E402
 
 app.command("eval")(_eval)
+_review.register(app)
 app.add_typer(import_app, name="import")
 
 
