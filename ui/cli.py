@@ -141,6 +141,10 @@ from evals.importers.cli import import_app  # noqa: E402
 
 app.command("eval")(_eval)
 _review.register(app)
+
+from ui.console.launch import console as _console  # noqa: E402 - Streamlit itself is imported only when it runs
+
+app.command("console")(_console)
 app.add_typer(import_app, name="import")
 
 
