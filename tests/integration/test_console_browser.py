@@ -88,6 +88,7 @@ def test_demo_investigation_in_a_real_browser(console, tmp_path: Path) -> None:
     url, store = console
     SHOTS.mkdir(parents=True, exist_ok=True)
     expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
         try:
@@ -108,7 +109,9 @@ def test_demo_investigation_in_a_real_browser(console, tmp_path: Path) -> None:
             elsewhere = {f for h in shown["hypotheses"][:-1] for f in h["supporting_findings"]}
             discarded = next(f for f in weakest["supporting_findings"] if f not in elsewhere)
 
+            domain = next(f["domain"] for f in shown["findings"] if f["id"] == discarded)
             page.get_by_role("tab", name=re.compile(r"^Findings")).click()
+            page.get_by_role("tab", name=re.compile(rf"^{domain} \(")).click()
             page.locator(f".st-key-discard-{discarded} button").click()
             expect(page.get_by_text(f"discarded {discarded}")).to_be_visible()
             page.screenshot(path=str(SHOTS / "3-discarded.png"), full_page=True)
@@ -128,5 +131,10 @@ def test_demo_investigation_in_a_real_browser(console, tmp_path: Path) -> None:
             report = saved.read_text(encoding="utf-8")
             assert "checkout" in report and inv_id in report
             page.screenshot(path=str(SHOTS / "5-report.png"), full_page=True)
+            page.get_by_role("tab", name="Hypotheses").click()
+            page.get_by_text("Reasoning, evidence and next steps").first.click()
+            expect(page.get_by_text("next steps", exact=True).first).to_be_visible()
+            page.wait_for_timeout(800)  # the expander's opening animation
+            page.screenshot(path=str(SHOTS / "6-finished.png"))  # the README's docs/console.png
         finally:
             browser.close()

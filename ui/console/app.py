@@ -134,10 +134,11 @@ def _run_job(console: backend.Console, job: tuple) -> None:
             status.update(label="The investigation failed", state="error")
             st.session_state["failed"] = outcome
             return
-        status.update(label=f"Done: {len(outcome.hypotheses)} hypotheses, {len(outcome.findings)} findings",
-                      state="complete", expanded=False)
+        status.update(label="Done", state="complete", expanded=False)
     st.session_state["current"] = outcome.id
     st.session_state.pop("failed", None)
+    _flash("ok", f"Revision {outcome.revision} done: {len(outcome.hypotheses)} hypotheses, {len(outcome.findings)} findings")
+    st.rerun()  # draw the page again so that the history lists it
 
 
 def _failed(failed: backend.Failed) -> None:

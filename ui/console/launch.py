@@ -42,7 +42,7 @@ def console(
         sys.executable, "-m", "streamlit", "run", str(app),
         "--server.address", address, "--server.port", str(port),
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        "--global.developmentMode", "false", "--server.fileWatcherType", "none",
+        "--global.developmentMode", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
     ]
     typer.echo(f"console on http://{address}:{port} (store {env['INVESTIGATOR_STORE']}; Ctrl-C to stop)", err=True)
     try:

@@ -136,6 +136,13 @@ def _detail(finding: Finding, name: str) -> object:
     return getattr(details, name, None)
 
 
+def _utc_axis(field: str):
+    """A time axis in UTC whatever the browser's time zone: incidents are told in UTC."""
+    import altair as alt
+
+    return alt.X(f"{field}:T", title="UTC", scale=alt.Scale(type="utc"), axis=alt.Axis(format="%H:%M"))
+
+
 def metric_picture(finding: Finding) -> None:
     """The series over the incident window, the baseline's normal band and the onset."""
     series = finding.evidence.series
@@ -151,11 +158,11 @@ def metric_picture(finding: Finding) -> None:
     band = alt.Chart(pd.DataFrame({"low": [series.band_low], "high": [series.band_high]})).mark_rect(
         opacity=0.15, color="green").encode(y="low:Q", y2="high:Q")
     line = alt.Chart(frame).mark_line(point=len(frame) < 60).encode(
-        x=alt.X("time:T", title="UTC"), y=alt.Y("value:Q", title=finding.signal[:60], scale=alt.Scale(zero=False)))
+        x=_utc_axis("time"), y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)))
     layers = [band, line]
     if finding.onset is not None:
         onset = pd.DataFrame({"time": [pd.Timestamp(finding.onset)]})
-        layers.append(alt.Chart(onset).mark_rule(color="red", strokeDash=[4, 3]).encode(x="time:T"))
+        layers.append(alt.Chart(onset).mark_rule(color="red", strokeDash=[4, 3]).encode(x=_utc_axis("time")))
     st.altair_chart(alt.layer(*layers).properties(height=180), width="stretch")
     st.caption("green band: the baseline's normal range; red line: onset")
 
@@ -223,8 +230,8 @@ def timeline(inv: Investigation) -> None:
     import altair as alt
 
     points = alt.Chart(frame).mark_circle(size=90).encode(
-        x=alt.X("time (UTC):T"), y=alt.Y("source:N"), color="source:N", tooltip=["time (UTC)", "source", "event"])
-    alarm = alt.Chart(pd.DataFrame({"t": [pd.Timestamp(inv.trigger.state_change_time)]})).mark_rule(color="red").encode(x="t:T")
+        x=_utc_axis("time (UTC)"), y=alt.Y("source:N"), color="source:N", tooltip=["time (UTC)", "source", "event"])
+    alarm = alt.Chart(pd.DataFrame({"t": [pd.Timestamp(inv.trigger.state_change_time)]})).mark_rule(color="red").encode(x=_utc_axis("t"))
     st.altair_chart(alt.layer(points, alarm).properties(height=160), width="stretch")
     st.caption("red line: the alarm")
     frame["time (UTC)"] = [t.time.strftime("%Y-%m-%d %H:%M:%S") for t in inv.timeline]
