@@ -18,6 +18,9 @@ from agent.decisions import verdicts
 
 Priority = Literal["P1", "P2", "P3"]
 UNASSIGNED = "unassigned"
+# Another hypothesis is worth naming as a contributing factor only when the ranker gave it at
+# least this calibrated probability; below it, it is noise the reader should not chase.
+CONTRIBUTING_MIN_CONFIDENCE = 0.1
 
 
 class Impact(BaseModel):
@@ -236,7 +239,7 @@ def build_report(inv: Investigation, *, owner: str = "", history: list[Investiga
                           time_to_detect_s=(alarm_time - onset).total_seconds() if onset is not None else None)
     contributing = [
         f"{h.resource} ({h.cause}): {h.title}" for h in inv.hypotheses
-        if hyp is not None and h.id != hyp.id and not decided.is_discarded(h.id) and h.confidence >= 0.1
+        if hyp is not None and h.id != hyp.id and not decided.is_discarded(h.id) and h.confidence >= CONTRIBUTING_MIN_CONFIDENCE
     ]
     contributing += [f"accepted finding {i}: {by_id[i].summary}" for i in decided.accepted
                      if i in by_id and by_id[i] not in cited]
@@ -310,4 +313,5 @@ def num(value: float) -> str:
 def render_markdown(report: CoeReport) -> str:
     from agent.report import template
 
-    return template("coe_report.md.j2", {"md": md, "ts": ts, "dur": dur, "num": num}).render(r=report)
+    text = template("coe_report.md.j2", {"md": md, "ts": ts, "dur": dur, "num": num}).render(r=report)
+    return text.rstrip("\n") + "\n"  # one final newline whichever optional section ends it
