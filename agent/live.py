@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from domain.models import Investigation
-
+from domain.settings import Settings
 from tools.aws.alarm import LiveTarget, open_alarm
+from tools.aws.clients import AwsTarget, ClientFactory
 from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
 
@@ -38,23 +39,27 @@ def _now() -> datetime:
 def investigate_alarm(
     alarm: str,
     *,
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
+    settings: Settings,
     clock: Clock | None = None,
     record_to: Path | None = None,
-    settings: AwsSettings | None = None,
+    limits: AwsSettings | None = None,
     on_progress: ProgressCallback | None = None,
     store: InvestigationStore | None = None,
 ) -> LiveRun:
     """Resolve `alarm`, run the investigation over the live source, and record it when asked.
 
+    The boto3 clients are built from `settings.resolved_aws()`; `limits` bound what is read.
     With a `store` the investigation is kept there for review (a rerun reads the alarm again).
     """
     from agent.runner import collect, investigate
 
     clock = clock or _now
-    target = open_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url, clock=clock, settings=settings)
+    aws = settings.resolved_aws()
+    factory = ClientFactory(AwsTarget(
+        region=aws.region, profile=aws.profile, endpoint_url=aws.endpoint_url, max_attempts=aws.max_attempts,
+        connect_timeout=aws.connect_timeout_s, read_timeout=aws.read_timeout_s,
+    ))
+    target = open_alarm(alarm, region=aws.region, endpoint_url=aws.endpoint_url, clock=clock, settings=limits, factory=factory)
     source = target.source
     recorder = None
     if record_to is not None:
@@ -63,12 +68,13 @@ def investigate_alarm(
         recorder = RecordingSource(source)
     if store is None:
         investigation = investigate(
-            recorder or source, target.trigger, target.window, target.baseline, clock=clock, on_progress=on_progress
+            recorder or source, target.trigger, target.window, target.baseline, clock=clock, settings=settings,
+            on_progress=on_progress,
         )
     else:
         from agent.origin import Origin
 
-        origin = Origin(kind="alarm", alarm=alarm, region=region, profile=profile, endpoint_url=endpoint_url)
+        origin = Origin(kind="alarm", alarm=alarm, region=aws.region, profile=aws.profile, endpoint_url=aws.endpoint_url)
         investigation = collect(store.investigate(
             recorder or source, target.trigger, target.window, target.baseline, clock=clock,
             origin=origin.model_dump_json(),

@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from domain.models import Investigation
-
-PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
-
-
-def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(PROMPTS), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+from agent.templates import environment
 
 
 def template(name: str, filters: dict | None = None):
     """A report template from prompts/ with extra `filters`; undefined variables are an error."""
-    env = _environment()
+    env = environment()
     env.filters.update(filters or {})
     return env.get_template(name)
 
@@ -25,5 +16,5 @@ def template(name: str, filters: dict | None = None):
 def markdown_report(investigation: Investigation) -> str:
     findings = {f.id: f for f in investigation.findings}
     impact = [f for f in investigation.findings if f.resource == investigation.trigger.resource and f.score >= 0.5]
-    template = _environment().get_template("report.md.j2")
+    template = environment().get_template("report.md.j2")
     return template.render(inv=investigation, findings=findings, impact=impact)

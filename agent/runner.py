@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from domain.models import Finding, Hypothesis, Investigation, TimeWindow, Trigger
+from domain.settings import Settings
 from agent.graph import build_graph
 from agent.state import Context, InvestigationInput
 from tools.source import TelemetrySource
@@ -88,9 +89,14 @@ def stream(
     baseline: TimeWindow | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
+    settings: Settings | None = None,
 ) -> Iterator[Event]:
-    """Investigate `trigger` against `source`, yielding each node's update as it finishes."""
-    context = Context(source=source, clock=clock or (lambda: trigger.state_change_time))
+    """Investigate `trigger` against `source`, yielding each node's update as it finishes.
+
+    `settings` default to `Settings.defaults()`: a library caller's environment is not read."""
+    context = Context(
+        source=source, clock=clock or (lambda: trigger.state_change_time), settings=settings or Settings.defaults()
+    )
     payload = InvestigationInput(
         investigation_id=investigation_id(trigger), trigger=trigger, window=window, baseline=baseline,
         started_at=utc_now(),
@@ -118,10 +124,11 @@ def investigate(
     baseline: TimeWindow | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
+    settings: Settings | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> Investigation:
     """Investigate `trigger` against `source` in one go (nothing stored)."""
-    return collect(stream(source, trigger, window, baseline, clock=clock), on_progress)
+    return collect(stream(source, trigger, window, baseline, clock=clock, settings=settings), on_progress)
 
 
 def open_bundle(path: Path) -> tuple[TelemetrySource, dict[str, Any]]:
@@ -137,7 +144,9 @@ def open_bundle(path: Path) -> tuple[TelemetrySource, dict[str, Any]]:
     }
 
 
-def investigate_bundle(path: Path, *, on_progress: ProgressCallback | None = None) -> Investigation:
+def investigate_bundle(
+    path: Path, *, settings: Settings | None = None, on_progress: ProgressCallback | None = None
+) -> Investigation:
     """Replay a recorded bundle: its trigger, window and baseline, read through BundleSource."""
     source, args = open_bundle(path)
-    return investigate(source, **args, on_progress=on_progress)
+    return investigate(source, **args, settings=settings, on_progress=on_progress)

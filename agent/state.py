@@ -14,6 +14,7 @@ from typing import Annotated, Callable
 from pydantic import BaseModel, Field
 
 from domain.models import Decision, Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
+from domain.settings import Settings
 from tools.source import TelemetrySource
 
 
@@ -106,3 +107,4 @@ class Context:
 
     source: TelemetrySource
     clock: Callable[[], datetime] = field(default=_utc_now)
+    settings: Settings = field(default_factory=Settings.defaults)

@@ -22,10 +22,9 @@ def console(
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
     """Open the investigation console (Streamlit) in your browser; Ctrl-C stops it."""
-    try:
-        import streamlit  # noqa: F401
-    except ImportError as exc:
-        raise UserError("the console needs Streamlit: pip install 'aws-incident-investigator[console]'") from exc
+    from domain.extras import require
+
+    require("streamlit", extra="console", purpose="the console")
     if not 0 < port < 65536:
         raise UserError(f"--port {port} is not a TCP port (1-65535)")
     if bundles is not None and not bundles.is_dir():
