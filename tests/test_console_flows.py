@@ -17,6 +17,7 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from ui.cli import main  # noqa: E402
+from ui.console.views import plain  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "ui" / "console" / "app.py")
@@ -75,7 +76,7 @@ def test_start_discard_accept_rerun_report_and_the_cli_sees_it(app: AppTest) -> 
 
     _button(at, f"discard-{discarded}").click().run()
     assert not at.exception, at.exception
-    assert any(discarded in e.value for e in at.success)
+    assert any(e.value.startswith(plain(f"discarded {discarded};")) for e in at.success)
     _button(at, f"accept-{top_id}").click().run()
     assert not at.exception, at.exception
     note = [t for t in at.text_input if t.key == f"note-{top_id}"][0]

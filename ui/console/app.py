@@ -26,9 +26,9 @@ def _flash(kind: str, text: str) -> None:
 def _show_flash() -> None:
     kind, text = st.session_state.pop("flash", (None, None))
     if kind == "error":
-        st.error(text)
+        st.error(views.plain(text))
     elif kind == "ok":
-        st.success(text)
+        st.success(views.plain(text))
 
 
 def _bundle_start(console: backend.Console) -> None:
@@ -64,7 +64,7 @@ def _alarm_start() -> None:
     try:
         alarms = backend.alarms_in_alarm(region or None, endpoint or None)
     except UserError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(views.plain(str(exc)))
         st.sidebar.caption(
             "No AWS account at hand? Start the local emulator with "
             "`investigator emulator start --incident evals/demo/bad-deploy` and press \"Use the local emulator\"."
@@ -89,14 +89,14 @@ def _sidebar(console: backend.Console) -> None:
     try:
         past = console.history()
     except UserError as exc:
-        st.sidebar.error(str(exc))
+        st.sidebar.error(views.plain(str(exc)))
         return
     if not past:
         st.sidebar.caption("No stored investigations yet.")
     for item in past:
         top = item.top or "no hypothesis"
         label = f"{item.alarm_time:%m-%d %H:%M} {item.alarm} · r{item.revision} · {top}"
-        if st.sidebar.button(label, key=f"open-{item.id}", help=f"{item.id}, {item.status.replace('_', ' ')}"):
+        if st.sidebar.button(views.plain(label), key=f"open-{item.id}", help=f"{item.id}, {item.status.replace('_', ' ')}"):
             st.session_state["current"] = item.id
             st.session_state.pop("failed", None)
 
@@ -106,7 +106,7 @@ def _progress(status) -> backend.ProgressCallback:
         status.update(label=f"Investigating: {event.describe()}")
         st.text(event.describe())
         for note in event.notes:
-            st.caption(note)
+            st.text(note)
         for finding in event.findings[:8]:
             st.text(f"  [{finding.id}] {finding.resource}: {finding.summary}")
         if len(event.findings) > 8:
@@ -128,7 +128,7 @@ def _run_job(console: backend.Console, job: tuple) -> None:
                 outcome = console.rerun(job[1], on_progress=_progress(status))
         except UserError as exc:
             status.update(label="Could not start", state="error")
-            st.error(str(exc))
+            st.error(views.plain(str(exc)))
             return
         if isinstance(outcome, backend.Failed):
             status.update(label="The investigation failed", state="error")
@@ -154,7 +154,7 @@ def _investigation(console: backend.Console, inv_id: str) -> None:
     try:
         stored = console.load(inv_id)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(views.plain(str(exc)))
         return
     if stored.investigation is None:
         st.warning(f"Investigation {inv_id} has no completed revision ({stored.status.replace('_', ' ')}).")
@@ -175,7 +175,7 @@ def _investigation(console: backend.Console, inv_id: str) -> None:
         except UserError as exc:
             _flash("error", str(exc))
         else:
-            _flash("ok", f"{verdict} {target}" + (f": {note}" if note else "") + "; rerun to apply it")
+            _flash("ok", f"{verdict} {target}; rerun to apply it")
         st.rerun()
 
     views.header(inv, stored.status)
@@ -201,7 +201,7 @@ def _report(console: backend.Console, inv_id: str, revision: int) -> None:
         markdown = console.report(inv_id, "md", revision)
         as_json = console.report(inv_id, "json", revision)
     except UserError as exc:
-        st.error(str(exc))
+        st.error(views.plain(str(exc)))
         return
     left, right = st.columns(2)
     left.download_button("Download report (Markdown)", markdown, file_name=f"{inv_id}-r{revision}.md",

@@ -9,6 +9,7 @@ it is. Labels given to widgets are our own words plus ids we generate.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -18,6 +19,13 @@ from domain.models import Decision, Finding, Hypothesis, Investigation
 from agent.decisions import verdicts
 
 DOMAINS = ("network", "infrastructure", "application")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
+
+
+def plain(text: str) -> str:
+    """`text` with every Markdown special character backslash-escaped, for the few places that
+    only take Markdown (alerts, widget labels): it then shows as the characters it is."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", text)
 Decide = Callable[[str, str, str], None]  # (target id, "accepted" | "discarded" | "noted", note text)
 
 
