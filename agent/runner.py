@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from domain.models import Finding, Hypothesis, Investigation, TimeWindow, Trigger
 from domain.settings import Settings
 from agent.graph import build_graph
+from agent.reasoners.base import Reasoner
 from agent.state import Context, InvestigationInput
 from tools.source import TelemetrySource
 
@@ -90,12 +91,14 @@ def stream(
     *,
     clock: Callable[[], datetime] | None = None,
     settings: Settings | None = None,
+    reasoner: Reasoner | None = None,
 ) -> Iterator[Event]:
     """Investigate `trigger` against `source`, yielding each node's update as it finishes.
 
     `settings` default to `Settings.defaults()`: a library caller's environment is not read."""
     context = Context(
-        source=source, clock=clock or (lambda: trigger.state_change_time), settings=settings or Settings.defaults()
+        source=source, clock=clock or (lambda: trigger.state_change_time), settings=settings or Settings.defaults(),
+        reasoner=reasoner,
     )
     payload = InvestigationInput(
         investigation_id=investigation_id(trigger), trigger=trigger, window=window, baseline=baseline,
@@ -126,9 +129,11 @@ def investigate(
     clock: Callable[[], datetime] | None = None,
     settings: Settings | None = None,
     on_progress: ProgressCallback | None = None,
+    reasoner: Reasoner | None = None,
 ) -> Investigation:
-    """Investigate `trigger` against `source` in one go (nothing stored)."""
-    return collect(stream(source, trigger, window, baseline, clock=clock, settings=settings), on_progress)
+    """Investigate `trigger` against `source` in one go (nothing stored); `reasoner` words the
+    hypotheses (default: the deterministic one)."""
+    return collect(stream(source, trigger, window, baseline, clock=clock, settings=settings, reasoner=reasoner), on_progress)
 
 
 def open_bundle(path: Path) -> tuple[TelemetrySource, dict[str, Any]]:
@@ -145,8 +150,9 @@ def open_bundle(path: Path) -> tuple[TelemetrySource, dict[str, Any]]:
 
 
 def investigate_bundle(
-    path: Path, *, settings: Settings | None = None, on_progress: ProgressCallback | None = None
+    path: Path, *, settings: Settings | None = None, on_progress: ProgressCallback | None = None,
+    reasoner: Reasoner | None = None,
 ) -> Investigation:
     """Replay a recorded bundle: its trigger, window and baseline, read through BundleSource."""
     source, args = open_bundle(path)
-    return investigate(source, **args, settings=settings, on_progress=on_progress)
+    return investigate(source, **args, settings=settings, on_progress=on_progress, reasoner=reasoner)

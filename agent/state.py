@@ -13,6 +13,7 @@ from typing import Annotated, Callable
 
 from pydantic import BaseModel, Field
 
+from agent.reasoners.base import Reasoner
 from domain.models import Decision, Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
 from domain.settings import Settings
 from tools.source import TelemetrySource
@@ -108,3 +109,5 @@ class Context:
     source: TelemetrySource
     clock: Callable[[], datetime] = field(default=_utc_now)
     settings: Settings = field(default_factory=Settings.defaults)
+    # Writes the hypotheses' words; None is the deterministic reasoner (no LLM).
+    reasoner: Reasoner | None = None

@@ -26,9 +26,10 @@ from tools.analysis.changes import LOOKBACK, change_findings, health_findings
 from tools.analysis.code_paths import code_path_findings, failing_call_findings
 from tools.analysis.constraints import constraint_findings
 from tools.analysis.logs import log_findings
-from tools.analysis.metrics import alarm_metric_observation, metric_findings
+from tools.analysis.metrics import alarm_metric_observation, metric_findings, per_metric
 from tools.analysis.semantics import metric_domain
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
+from tools.links import with_links
 
 
 def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domain: Domain) -> dict:
@@ -38,8 +39,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
         return {"findings": findings, "notes": notes}
     if domain == "infrastructure":
         findings += constraint_findings(frame, scope.incident, scope.normal_windows(), scope.topology)
-    domains = {m: metric_domain(m) for m in frame["metric"].unique()}
-    mine = frame[frame["metric"].isin([m for m, d in domains.items() if d == domain])]
+    mine = frame[per_metric(frame["namespace"], frame["metric"], lambda m, ns: metric_domain(m, ns) == domain, bool)]
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(), stale_baseline=_stale(scope.baseline, scope.incident),
@@ -49,7 +49,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
             trigger.state_change_time - onset_lookback(trigger) if trigger.onset_lookback_s is not None else None
         ),
     )
-    if metric_domain(trigger.metric) == domain:
+    if metric_domain(trigger.metric, trigger.namespace) == domain:
         observation = alarm_metric_observation(
             mine, findings, resource=trigger.resource, metric=trigger.metric,
             incident=scope.incident, baseline=scope.normal_windows(),
@@ -103,13 +103,20 @@ def _merge(*parts: dict) -> dict:
     return merged
 
 
+def _linked(state: InvestigationState, runtime: Runtime[Context], update: dict) -> dict:
+    """Every finding gets its console link here, from its typed details and the source's region."""
+    scope = state.scope
+    findings = with_links(update["findings"], scope.incident, runtime.context.source.region, since=scope.baseline.start)
+    return {**update, "findings": findings}
+
+
 def network(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     base, inc, gaps, notes = _spans(state, runtime, "network")
     traces = edge_trace_findings(inc, base) if not inc.empty else []
-    return _merge(
+    return _linked(state, runtime, _merge(
         _metric_findings(state, runtime, "network"),
         {"findings": gaps + traces + _change_findings(state, runtime, "network"), "notes": notes},
-    )
+    ))
 
 
 def infrastructure(state: InvestigationState, runtime: Runtime[Context]) -> dict:
@@ -118,21 +125,21 @@ def infrastructure(state: InvestigationState, runtime: Runtime[Context]) -> dict
         health = health_findings(result.data or [], zones=_zones(state.scope.topology))
     else:
         health = [gap_finding("infrastructure", result)]
-    return _merge(
+    return _linked(state, runtime, _merge(
         _metric_findings(state, runtime, "infrastructure"),
         {"findings": health + _change_findings(state, runtime, "infrastructure")},
-    )
+    ))
 
 
 def application(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     base_spans, inc_spans, gaps, notes = _spans(state, runtime, "application")
     traces = service_trace_findings(inc_spans, base_spans) if not inc_spans.empty else []
     observed = sorted(inc_spans["service"].unique()) if not inc_spans.empty else []
-    return _merge(
+    return _linked(state, runtime, _merge(
         _metric_findings(state, runtime, "application"),
         _log_findings(state, runtime, inc_spans, base_spans),
         {"findings": gaps + traces + _change_findings(state, runtime, "application"), "notes": notes, "observed": observed},
-    )
+    ))
 
 
 def reference_split(alarm_time, first_record) -> pd.Timestamp:

@@ -1,4 +1,5 @@
-"""Hypothesize: rank root-cause hypotheses from the findings (confidence computed in code).
+"""Hypothesize: rank root-cause hypotheses from the findings (confidence computed in code),
+worded by the run's reasoner (the deterministic one unless the Context names another).
 
 An engineer's decisions shape the ranking: discarded findings are not evidence, discarded
 hypotheses are not proposed again, and an accepted hypothesis becomes the root cause of
@@ -7,15 +8,18 @@ record (its newest version when the ranking still produces it, otherwise the one
 
 from __future__ import annotations
 
+from langgraph.runtime import Runtime
+
 from agent.decisions import verdicts
 from agent.ranking import rank
-from agent.state import InvestigationState
+from agent.state import Context, InvestigationState
 
 
-def hypothesize(state: InvestigationState) -> dict:
+def hypothesize(state: InvestigationState, runtime: Runtime[Context]) -> dict:
+    reasoner = runtime.context.reasoner if runtime.context is not None else None
     decided = verdicts(state.decisions)
     evidence = [f for f in state.findings if not decided.is_discarded(f.id)]
-    ranking = rank(evidence, state.scope, state.trigger, observed=set(state.observed))
+    ranking = rank(evidence, state.scope, state.trigger, observed=set(state.observed), reasoner=reasoner)
     hypotheses = [h for h in ranking.hypotheses if not decided.is_discarded(h.id)]
     earlier = {h.id: h for h in state.hypotheses}
     if state.root_cause is not None:

@@ -18,12 +18,15 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
 
+from domain.findings import MetricDetails
 from domain.models import Evidence, Finding, SeriesSketch, TimeWindow
+from tools.analysis.constraints import constraint_named
 from tools.analysis.semantics import bad_direction, is_percentage, is_traffic, metric_domain
 
 KEY = ["resource", "namespace", "metric", "stat", "dimensions"]
@@ -47,8 +50,40 @@ def z_to_score(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-(z - 4.0)))
 
 
+def _dimensions(row: pd.Series) -> dict[str, str]:
+    raw = row["dimensions"]
+    return {str(k): str(v) for k, v in json.loads(raw).items()} if isinstance(raw, str) and raw else {}
+
+
+def _namespace(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def per_metric(
+    namespaces: pd.Series | pd.Index, metrics: pd.Series | pd.Index, read: Callable[..., object], dtype: type = object
+) -> np.ndarray:
+    """`read(metric, namespace)` for every row, called once per distinct (namespace, metric).
+
+    Each column is factorised on its own and the pair keyed by integers, looked up in an array
+    (no sort): factorising the pairs as a MultiIndex takes seconds over millions of rows.
+    """
+    ns_codes, ns_values = pd.factorize(namespaces)
+    metric_codes, metric_values = pd.factorize(metrics)
+    width = len(metric_values) + 1
+    key = (ns_codes.astype(np.int64) + 1) * width + (metric_codes.astype(np.int64) + 1)
+    present = np.zeros((len(ns_values) + 1) * width, dtype=bool)
+    present[key] = True
+    lookup = np.zeros(len(present), dtype=dtype)
+    for pair in np.flatnonzero(present):
+        ns_code, metric_code = divmod(int(pair), width)
+        namespace = ns_values[ns_code - 1] if ns_code > 0 else None
+        metric = metric_values[metric_code - 1] if metric_code > 0 else ""
+        lookup[pair] = read(str(metric), _namespace(namespace))
+    return lookup[key]
+
+
 def _series_label(row: pd.Series) -> str:
-    dims = json.loads(row["dimensions"]) if isinstance(row["dimensions"], str) and row["dimensions"] else {}
+    dims = _dimensions(row)
     dim_text = "".join(f" {k}={v}" for k, v in sorted(dims.items()))
     namespace = f"{row['namespace']}/" if row["namespace"] else ""
     return f"{namespace}{row['metric']} {row['stat']}{dim_text}"
@@ -86,8 +121,8 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
     # 99.6 (assuming the latter would hide a fall to 90 %).
     short = stats["n"] < MIN_BASELINE_POINTS
     level = stats["median"].abs()
-    metrics = pd.Series(stats.index.get_level_values("metric"))
-    named = metrics.map({m: is_percentage(str(m)) for m in metrics.unique()}).to_numpy(dtype=bool)
+    named = per_metric(stats.index.get_level_values("namespace"), stats.index.get_level_values("metric"),
+                       is_percentage, bool)
     percent = stats["bounded"].to_numpy(dtype=bool) & named
     room = np.where(percent, np.minimum(level, PERCENT - level), level)
     # Yet a share of n requests moves in steps of 100/n: one failed call in five is 20 points.
@@ -146,7 +181,12 @@ def metric_findings(
     if inc.empty:
         return []
     inc = inc.sort_values(KEY + ["timestamp"], kind="stable").reset_index(drop=True)
-    inc["bad"] = inc["metric"].map({m: bad_direction(m) for m in inc["metric"].unique()})
+    inc["bad"] = per_metric(inc["namespace"], inc["metric"], bad_direction)
+    # A level someone sets (provisioned capacity, a desired count) has no bad direction: a
+    # change to it is a change event, which the change history reports, not an anomaly.
+    inc = inc[inc["bad"] != "none"].reset_index(drop=True)
+    if inc.empty:
+        return []
     inc["z"] = _directional_z(inc)
 
     group_id = inc.groupby(KEY, sort=False).ngroup().to_numpy()
@@ -183,7 +223,7 @@ def metric_findings(
 
     periods = _periods(inc)
     # The end of each series' data: a run that ended well before it was seen to recover.
-    observed_until = {key: (t + pd.Timedelta(seconds=periods.get(key, 60))).isoformat()
+    observed_until = {key: (t + pd.Timedelta(seconds=periods.get(key, 60))).to_pydatetime()
                       for key, t in inc.groupby(KEY, sort=False)["timestamp"].max().items()}
     series_of: dict[str, tuple] = {}  # finding id -> the KEY of the series it is about
     findings: list[Finding] = _partition_findings(runs, inc, named_resources or set(), periods, observed_until, series_of)
@@ -196,12 +236,13 @@ def metric_findings(
         direction = "up" if up else "down"
         # Less activity on a metric with no bad direction (connections, bytes) is a
         # consequence of trouble elsewhere more often than a cause: treat it as traffic.
-        traffic = is_traffic(run["metric"]) or (run["bad"] == "both" and not up)
+        namespace = _namespace(run["namespace"])
+        traffic = is_traffic(run["metric"], namespace) or (run["bad"] == "both" and not up)
         finding_id = Finding.make_id("metric", run["resource"], label)
         series_of[finding_id] = tuple(run[k] for k in KEY)
         findings.append(Finding(
             id=finding_id,
-            domain=metric_domain(run["metric"]),
+            domain=metric_domain(run["metric"], namespace),
             kind="metric",
             resource=run["resource"],
             signal=label,
@@ -215,18 +256,21 @@ def metric_findings(
             evidence=Evidence(
                 baseline_value=float(run["median"]),
                 incident_value=float(run["value"]),
-                details={
-                    "z": round(z, 2),
-                    "points": int(run["length"]),
-                    "metric": str(run["metric"]),
-                    "stat": str(run["stat"]),
-                    "traffic": int(traffic),
-                    "period_s": periods.get(tuple(run[k] for k in KEY), 60),
-                    "until": _until(run, periods),
-                    "observed_until": observed_until[tuple(run[k] for k in KEY)],
-                    **({"calls": round(calls[run["resource"]], 4)} if run["resource"] in calls else {}),
-                    **({"reported_by": ",".join(reporters)} if reporters else {}),
-                },
+                details=MetricDetails(
+                    namespace=str(run["namespace"] or ""),
+                    metric=str(run["metric"]),
+                    stat=str(run["stat"]),
+                    dimensions=_dimensions(run),
+                    z=round(z, 2),
+                    points=int(run["length"]),
+                    traffic=bool(traffic),
+                    period_s=periods.get(tuple(run[k] for k in KEY), 60),
+                    until=_until(run, periods),
+                    observed_until=observed_until[tuple(run[k] for k in KEY)],
+                    calls=round(calls[run["resource"]], 4) if run["resource"] in calls else None,
+                    reported_by=reporters,
+                    constraint=constraint_named(str(run["metric"])),
+                ),
             ),
         ))
     return _with_series(_strongest_per_resource(findings), series_of, inc)
@@ -287,8 +331,8 @@ def _calls_per_resource(inc: pd.DataFrame) -> dict[str, float]:
     The ranker weighs a dependency's slowdown by how often it is called per call of its
     caller: means add up over calls.
     """
-    names = [m for m in inc["metric"].unique() if _CALL_WORDS.search(str(m)) and is_traffic(str(m))]
-    rows = inc[inc["metric"].isin(names)]
+    calls = per_metric(inc["namespace"], inc["metric"], lambda m, ns: bool(_CALL_WORDS.search(m)) and is_traffic(m, ns), bool)
+    rows = inc[calls]
     if rows.empty:
         return {}
     per_series = rows.groupby(KEY)["value"].median()
@@ -313,14 +357,14 @@ def _partition(resource: str, dimensions: str, named: set[str]) -> tuple[str | N
     return dims[key], json.dumps(rest, sort_keys=True)
 
 
-def _until(run: pd.Series, periods: dict[tuple, int]) -> str:
-    """The end of what the run's last abnormal point covers (ISO 8601): when it was last seen abnormal."""
+def _until(run: pd.Series, periods: dict[tuple, int]) -> datetime:
+    """The end of what the run's last abnormal point covers: when it was last seen abnormal."""
     period = periods.get(tuple(run[k] for k in KEY), 60)
-    return (run["end"] + pd.Timedelta(seconds=period)).isoformat()
+    return (run["end"] + pd.Timedelta(seconds=period)).to_pydatetime()
 
 
 def _partition_findings(
-    runs: pd.DataFrame, inc: pd.DataFrame, named: set[str], periods: dict[tuple, int], observed_until: dict[tuple, str],
+    runs: pd.DataFrame, inc: pd.DataFrame, named: set[str], periods: dict[tuple, int], observed_until: dict[tuple, datetime],
     series_of: dict[str, tuple],
 ) -> list[Finding]:
     """Findings on a named partition (e.g. a zone) whose series alone moved within a family."""
@@ -361,10 +405,13 @@ def _partition_findings(
             direction="up" if run["value"] >= run["median"] else "down",
             evidence=Evidence(
                 baseline_value=float(run["median"]), incident_value=float(run["value"]),
-                details={"z": round(z, 2), "metric": str(row["metric"]), "stat": str(row["stat"]),
-                         "traffic": int(is_traffic(str(row["metric"]))), "via": str(row["resource"]),
-                         "period_s": periods.get(tuple(run[k] for k in KEY), 60),
-                         "until": _until(run, periods), "observed_until": observed_until[tuple(run[k] for k in KEY)]},
+                details=MetricDetails(
+                    namespace=str(row["namespace"] or ""), metric=str(row["metric"]), stat=str(row["stat"]),
+                    dimensions=_dimensions(row), z=round(z, 2), traffic=is_traffic(str(row["metric"]), _namespace(row["namespace"])),
+                    via=str(row["resource"]), period_s=periods.get(tuple(run[k] for k in KEY), 60),
+                    until=_until(run, periods), observed_until=observed_until[tuple(run[k] for k in KEY)],
+                    constraint=constraint_named(str(row["metric"])),
+                ),
             ),
         ))
     return findings
@@ -409,7 +456,7 @@ def _strongest_per_resource(findings: list[Finding]) -> list[Finding]:
     ordered = sorted(findings, key=lambda f: -f.score)
     ranked = []
     for finding in ordered:
-        key = (finding.resource, str(finding.evidence.details.get("metric")))
+        key = (finding.resource, _metric_of(finding))
         ranked.append((-round(finding.score, 2), key in seen, finding))
         seen.add(key)
     for _, _, finding in sorted(ranked, key=lambda r: r[:2]):
@@ -429,7 +476,7 @@ def alarm_metric_observation(
     within its baseline range, there is no change for a root cause to explain. None when the
     alarmed series is anomalous (a regular finding covers it) or absent from the data.
     """
-    if any(f.resource == resource and f.evidence.details.get("metric") == metric for f in findings):
+    if any(f.resource == resource and _metric_of(f) == metric for f in findings):
         return None
     series = frame[(frame["resource"] == resource) & (frame["metric"] == metric)]
     if series.empty:
@@ -443,24 +490,30 @@ def alarm_metric_observation(
     inc = inc.join(stats, on=KEY, how="inner")
     if inc.empty:
         return None
-    inc = inc.assign(bad=bad_direction(metric))
+    namespace = _namespace(inc["namespace"].iloc[0])
+    inc = inc.assign(bad=bad_direction(metric, namespace))
     z = float(np.max(_directional_z(inc)))
     label = f"{metric} (alarmed metric)"
-    echoed = _echoed(inc.assign(z=_directional_z(inc)), findings, resource=resource, metric=metric)
+    echoed = _echoed(inc.assign(z=_directional_z(inc)), findings, resource=resource, metric=metric, namespace=namespace)
+    first = series.iloc[0]
     return Finding(
         id=Finding.make_id("metric", resource, label),
-        domain=metric_domain(metric), kind="metric", resource=resource, signal=label,
+        domain=metric_domain(metric, namespace), kind="metric", resource=resource, signal=label,
         summary=f"the alarmed metric {metric} on {resource} shows no sustained shift from its baseline (largest point {z:.1f} robust sd)",
-        score=round(min(z_to_score(z), 0.49), 4),
-        evidence=Evidence(details={"metric": metric, "z": round(z, 2), "alarm_metric_normal": 1,
-                                   **({"echoes": ",".join(echoed)} if echoed else {})}),
+        score=round(z_to_score(z), 4),
+        evidence=Evidence(details=MetricDetails(
+            namespace=str(first["namespace"] or ""), metric=metric, stat=str(first["stat"]), dimensions=_dimensions(first),
+            z=round(z, 2), alarm_metric_normal=True, echoes=echoed,
+        )),
     )
 
 
 ECHO_Z = 1.0  # the alarmed metric must be worse than its usual noise (one robust sd) to echo a shift
 
 
-def _echoed(alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, metric: str) -> list[str]:
+def _echoed(
+    alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, metric: str, namespace: str | None
+) -> list[str]:
     """Resources whose shift of the alarmed metric the alarmed series echoes, though too faintly
     to be a shift of its own.
 
@@ -473,18 +526,22 @@ def _echoed(alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, me
     counterpart: the dependencies that moved did so at other points. `alarmed`: the incident
     points of the alarmed series with their directional z.
     """
-    bad = bad_direction(metric)
+    bad = bad_direction(metric, namespace)
     echoed = []
     for f in findings:
         details = f.evidence.details
-        until = details.get("until")
-        if (f.resource == resource or f.kind != "metric" or details.get("metric") != metric or f.onset is None
-                or not isinstance(until, str) or f.score < 0.5 or (bad != "both" and f.direction != bad)):
+        if (f.resource == resource or not isinstance(details, MetricDetails) or details.metric != metric
+                or f.onset is None or details.until is None or f.score < 0.5 or (bad != "both" and f.direction != bad)):
             continue
         stamps = alarmed["timestamp"]
-        points = alarmed[(alarmed["stat"] == details.get("stat")) & (stamps >= pd.Timestamp(f.onset))
-                         & (stamps < pd.Timestamp(until))]
+        points = alarmed[(alarmed["stat"] == details.stat) & (stamps >= pd.Timestamp(f.onset))
+                         & (stamps < pd.Timestamp(details.until))]
         echoing = int((points["z"] >= ECHO_Z).sum())
         if echoing >= MIN_RUN and echoing * 2 > len(points):
             echoed.append(f.resource)
     return sorted(set(echoed))
+
+
+def _metric_of(finding: Finding) -> str | None:
+    details = finding.evidence.details
+    return details.metric if isinstance(details, MetricDetails) else None
