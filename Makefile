@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test eval bench clean
+.PHONY: install demo console test eval bench clean
 
 DATASETS ?= ../shared/datasets
 
@@ -13,11 +13,15 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[emulator,llm,console,test]'
+	$(BIN)/pip install --quiet -e '.[emulator,llm,console,postgres,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/investigator investigate --bundle evals/demo/bad-deploy
+
+# The investigation console on http://127.0.0.1:8501 (PORT=... for another port).
+console: $(STAMP)
+	$(BIN)/investigator console --port $(or $(PORT),8501)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

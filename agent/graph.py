@@ -1,6 +1,9 @@
 """The investigation graph. This module only wires nodes together.
 
-    scope -> network | infrastructure | application (in parallel) -> hypothesize -> report
+    scope -> network | infrastructure | application (in parallel) -> hypothesize -> report -> review
+
+`review` interrupts the run for the engineer; a rerun resumes it and it loops back to `scope`.
+Without a checkpointer (a one-shot run) the graph ends at `report`.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from langgraph.graph import END, START, StateGraph
 from agent.nodes.domains import application, infrastructure, network
 from agent.nodes.hypothesize import hypothesize
 from agent.nodes.report import report
+from agent.nodes.review import review
 from agent.nodes.scope import scope
 from agent.state import Context, InvestigationInput, InvestigationState
 
@@ -17,6 +21,7 @@ DOMAIN_NODES = {"network": network, "infrastructure": infrastructure, "applicati
 
 
 def build_graph(checkpointer=None):
+    """The compiled graph; with a checkpointer it stops for review after every report."""
     graph = StateGraph(InvestigationState, input_schema=InvestigationInput, context_schema=Context)
     graph.add_node("scope", scope)
     for name, node in DOMAIN_NODES.items():
@@ -28,5 +33,9 @@ def build_graph(checkpointer=None):
         graph.add_edge("scope", name)
     graph.add_edge(list(DOMAIN_NODES), "hypothesize")
     graph.add_edge("hypothesize", "report")
-    graph.add_edge("report", END)
+    if checkpointer is None:
+        graph.add_edge("report", END)
+    else:
+        graph.add_node("review", review, destinations=("scope",))
+        graph.add_edge("report", "review")
     return graph.compile(checkpointer=checkpointer)

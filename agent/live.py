@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
@@ -15,6 +16,10 @@ from tools.aws.clients import ClientFactory
 from tools.aws.deadline import Deadline
 from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
+
+if TYPE_CHECKING:
+    from agent.runner import ProgressCallback
+    from agent.store import InvestigationStore
 
 Clock = Callable[[], datetime]
 
@@ -39,18 +44,21 @@ def investigate_alarm(
     clock: Clock | None = None,
     record_to: Path | None = None,
     limits: AwsSettings | None = None,
-    on_progress: Callable[[str], None] | None = None,
+    on_progress: ProgressCallback | None = None,
+    store: InvestigationStore | None = None,
 ) -> LiveRun:
     """Resolve `alarm`, run the investigation over the live source, and record it when asked.
 
     The boto3 clients are built from `settings.resolved_aws()`; `limits` bound what is read.
     The run is bounded by `settings.deadline_s`: after it no AWS call starts, what was not read
     becomes gap findings, and the notes say what was skipped. An endpoint that stops answering
-    mid-run is a gap too."""
-    from agent.runner import investigate
+    mid-run is a gap too. With a `store` the investigation is kept there for review (a rerun
+    reads the alarm again)."""
+    from agent.runner import collect, investigate
 
     clock = clock or _now
-    factory = ClientFactory(settings.resolved_aws(), deadline=Deadline(settings.deadline_s))
+    aws = settings.resolved_aws()
+    factory = ClientFactory(aws, deadline=Deadline(settings.deadline_s))
     target = open_alarm(alarm, factory, clock, limits=limits)
     source = target.source
     recorder = None
@@ -58,10 +66,19 @@ def investigate_alarm(
         from tools.aws.record import RecordingSource
 
         recorder = RecordingSource(source)
-    investigation = investigate(
-        recorder or source, target.trigger, target.window, target.baseline, clock=clock, settings=settings,
-        on_progress=on_progress,
-    )
+    if store is None:
+        investigation = investigate(
+            recorder or source, target.trigger, target.window, target.baseline, clock=clock, settings=settings,
+            on_progress=on_progress,
+        )
+    else:
+        from agent.origin import Origin
+
+        origin = Origin(kind="alarm", alarm=alarm, region=aws.region, profile=aws.profile, endpoint_url=aws.endpoint_url)
+        investigation = collect(store.investigate(
+            recorder or source, target.trigger, target.window, target.baseline, clock=clock,
+            origin=origin.model_dump_json(), settings=settings,
+        ), on_progress=on_progress)
     investigation.notes.extend(target.notes)
     investigation.notes.extend(factory.gaps())
     bundle = None

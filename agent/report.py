@@ -48,6 +48,13 @@ def _report_environment() -> Environment:
     return report_environment
 
 
+def template(name: str, filters: dict | None = None):
+    """A report template from prompts/ with extra `filters`; undefined variables are an error."""
+    env = environment()
+    env.filters.update(filters or {})
+    return env.get_template(name)
+
+
 def _anomaly(finding: Finding) -> bool:
     """A finding that shows the resource misbehaving (an observation that the alarmed metric
     stayed normal is not one, whatever its largest point scored)."""

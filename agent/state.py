@@ -7,7 +7,6 @@ by id) and the scope.
 
 from __future__ import annotations
 
-import operator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Annotated, Callable
@@ -15,9 +14,27 @@ from typing import Annotated, Callable
 from pydantic import BaseModel, Field
 
 from agent.reasoners.base import Reasoner
-from domain.models import Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
+from domain.models import Decision, Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
 from domain.settings import Settings
 from tools.source import TelemetrySource
+
+
+def merge_findings(left: list[Finding], right: list[Finding]) -> list[Finding]:
+    """Replace findings by id, keep first-seen order: a rerun measures the same finding again
+    (ids are stable) and its newer measurement wins instead of being listed twice."""
+    merged = {f.id: f for f in left}
+    for finding in right:
+        merged[finding.id] = finding
+    return list(merged.values())
+
+
+def merge_unique(left: list, right: list) -> list:
+    """Append what is not there yet, keep order: notes and decisions a rerun repeats stay single."""
+    merged = list(left)
+    for item in right:
+        if item not in merged:
+            merged.append(item)
+    return merged
 
 
 class InvestigationInput(BaseModel):
@@ -25,6 +42,25 @@ class InvestigationInput(BaseModel):
     trigger: Trigger
     window: TimeWindow | None = Field(default=None, description="incident window; default: around the alarm")
     baseline: TimeWindow | None = Field(default=None, description="normal period; default: before the incident")
+    origin: str = Field(default="", description="where the telemetry comes from, so a rerun can read it again")
+    started_at: datetime | None = Field(default=None, description="wall-clock time this revision was started")
+
+
+class ReviewRequest(BaseModel):
+    """What the graph hands to the engineer when it stops for review (the interrupt's value)."""
+
+    investigation_id: str
+    revision: int
+    findings: list[str]
+    hypotheses: list[str]
+
+
+class Revision(BaseModel):
+    """One completed run of an investigation, kept so earlier revisions stay readable."""
+
+    number: int
+    started_at: datetime | None = None
+    investigation: Investigation
 
 
 class Scope(BaseModel):
@@ -46,16 +82,20 @@ class Scope(BaseModel):
 
 class InvestigationState(InvestigationInput):
     scope: Scope | None = None
-    # Domain nodes run in parallel and each appends its findings and notes.
-    findings: Annotated[list[Finding], operator.add] = Field(default_factory=list)
-    notes: Annotated[list[str], operator.add] = Field(default_factory=list)
-    observed: Annotated[list[str], operator.add] = Field(
+    # Domain nodes run in parallel and each adds its findings and notes; a rerun adds them again.
+    findings: Annotated[list[Finding], merge_findings] = Field(default_factory=list)
+    notes: Annotated[list[str], merge_unique] = Field(default_factory=list)
+    observed: Annotated[list[str], merge_unique] = Field(
         default_factory=list, description="resources that had telemetry of their own in the incident window"
     )
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     abstained: bool = False
     abstain_reason: str | None = None
+    root_cause: Hypothesis | None = None
     investigation: Investigation | None = None
+    decisions: Annotated[list[Decision], merge_unique] = Field(default_factory=list)
+    revision: int = 1
+    revisions: Annotated[list[Revision], merge_unique] = Field(default_factory=list)
 
 
 def _utc_now() -> datetime:

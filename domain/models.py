@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -225,9 +225,32 @@ class HealthEvent(Model):
         return None if value is None else as_utc(value)
 
 
+class SeriesSketch(Model):
+    """A metric finding's picture: its series over the incident window, downsampled to at most
+    `MAX_POINTS` points, with the band its baseline counts as normal. Enough for the console to
+    draw a stored investigation without reading telemetry again."""
+
+    MAX_POINTS: ClassVar[int] = 240
+
+    timestamps: list[datetime]
+    values: list[float]
+    band_low: float = Field(description="lower edge of the normal band (baseline centre - onset threshold x spread)")
+    band_high: float = Field(description="upper edge of the normal band")
+    centre: float = Field(description="the baseline's median")
+
+    @model_validator(mode="after")
+    def _small_and_aligned(self) -> "SeriesSketch":
+        if len(self.timestamps) != len(self.values):
+            raise ValueError("a series sketch needs one value per timestamp")
+        if len(self.values) > self.MAX_POINTS:
+            raise ValueError(f"a series sketch holds at most {self.MAX_POINTS} points, not {len(self.values)}")
+        return self
+
+
 class Evidence(Model):
     """What an engineer would want to see to believe a finding; small on purpose."""
 
+    series: SeriesSketch | None = Field(default=None, description="metric findings: the series to draw")
     baseline_value: float | None = None
     incident_value: float | None = None
     unit: str | None = None
@@ -287,16 +310,26 @@ class Hypothesis(Model):
     next_steps: list[str] = Field(default_factory=list)
 
 
-Verdict = Literal["accepted", "discarded"]
+Verdict = Literal["accepted", "discarded", "noted"]
 
 
 class Decision(Model):
-    """A human's verdict on a finding or hypothesis; never dropped once made."""
+    """A human's verdict (or note) on a finding or hypothesis; never dropped once made.
+
+    The latest accept/discard on a target wins; notes accumulate.
+    """
 
     target_id: str
     verdict: Verdict
     note: str = ""
+    by: str
     at: datetime
+    revision: int = Field(default=1, description="the revision the engineer was looking at")
+
+    @field_validator("at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return as_utc(value)
 
 
 class TimelineEntry(Model):
@@ -317,3 +350,7 @@ class Investigation(Model):
     decisions: list[Decision] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list, description="gaps and warnings met while investigating")
+    revision: int = Field(default=1, description="1 for the first run, +1 for every rerun")
+    root_cause: Hypothesis | None = Field(default=None, description="the hypothesis an engineer accepted: the root cause of record")
+    pinned: list[str] = Field(default_factory=list, description="ids of findings an engineer accepted: always kept and shown")
+    discarded: list[str] = Field(default_factory=list, description="ids of findings and hypotheses an engineer discarded")

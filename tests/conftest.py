@@ -7,6 +7,7 @@
   `INVESTIGATOR_*` variables are cleared and XDG_CONFIG_HOME / XDG_STATE_HOME point at an
   empty temporary directory, for the whole session (module-scoped fixtures included) and
   again, fresh, for each test.
+- Investigations go to that per-test state directory (`private_state_dir` names it).
 - `datasets_dir` points at ../shared/datasets and skips, with the reason, when it is absent.
 """
 
@@ -74,6 +75,12 @@ def no_network(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
     monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
     monkeypatch.setattr(socket.socket, "connect_ex", _guarded_connect_ex)
     _isolate_environment(monkeypatch, tmp_path_factory.mktemp("xdg"))
+
+
+@pytest.fixture
+def private_state_dir(no_network: None) -> Path:
+    """Where this test's investigations are stored by default (its own XDG_STATE_HOME)."""
+    return Path(os.environ["XDG_STATE_HOME"]) / "investigator"
 
 
 @pytest.fixture

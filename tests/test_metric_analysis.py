@@ -378,3 +378,41 @@ def test_an_echo_may_miss_the_weak_edge_of_the_dependency_s_shift_but_not_most_o
                                                incident=INCIDENT, baseline=BASELINE)
         assert observation is not None
         assert bool(observation.evidence.details.echoes) is echoes, dipped
+
+
+def test_a_metric_finding_carries_the_picture_of_its_series() -> None:
+    # Latency 100 +- 2, then 150 from 11:05: the console draws the 30 incident minutes, the
+    # baseline's normal band (median 100 +- Z_ONSET robust sd of ~1.5, so roughly 95.5-104.5)
+    # and the onset, from the finding alone.
+    incident = _wiggly(100, 5) + [150.0] * 25
+    finding = _find(_series("api", "Latency", _wiggly(100, 60), incident))[0]
+    series = finding.evidence.series
+    assert series is not None
+    assert len(series.values) == 30 and series.values[:5] == incident[:5] and series.values[5] == 150.0
+    assert series.timestamps[0] == INC_START and series.timestamps[5] == finding.onset
+    assert series.centre == 100.0
+    assert 94 < series.band_low < 97 and 103 < series.band_high < 106
+    assert all(series.band_low <= v <= series.band_high for v in series.values[:5])
+
+
+def test_a_long_series_is_downsampled_to_a_few_hundred_points_keeping_the_shift() -> None:
+    from domain.models import SeriesSketch
+
+    # One point a second over the 30-minute incident window: 1,800 points, the step at 11:05.
+    seconds = 30 * 60
+    base_times = [BASE_START + timedelta(seconds=i) for i in range(3600)]
+    inc_times = [INC_START + timedelta(seconds=i) for i in range(seconds)]
+    values = [100 + WIGGLE[i % 5] for i in range(3600)] + [100 + WIGGLE[i % 5] if i < 300 else 150.0 for i in range(seconds)]
+    frame = pd.DataFrame({
+        "resource": "api", "namespace": "Test", "metric": "Latency", "stat": "Average", "dimensions": json.dumps({}),
+        "timestamp": pd.to_datetime(base_times + inc_times, utc=True), "value": np.asarray(values),
+    })
+    finding = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM)[0]
+    series = finding.evidence.series
+    assert series is not None and len(series.values) <= SeriesSketch.MAX_POINTS
+    assert len(series.values) >= SeriesSketch.MAX_POINTS - 1  # 1,800 seconds into ~240 buckets of 7.5 s
+    # Buckets before 11:05 average the wiggle (about 100), after it they are 150.
+    before = [v for t, v in zip(series.timestamps, series.values) if t < INC_START + timedelta(minutes=4, seconds=50)]
+    after = [v for t, v in zip(series.timestamps, series.values) if t >= INC_START + timedelta(minutes=5)]
+    assert before and after
+    assert all(abs(v - 100) < 2.5 for v in before) and all(v == 150.0 for v in after)

@@ -19,6 +19,8 @@ from domain.errors import UserError
 from domain.extras import DISTRIBUTION
 from tools.sanitize import for_terminal
 from ui.options import EndpointUrl, Profile, Region, cli_overrides, settings_from
+from ui.commands.review import STORE_HELP, store_location
+from ui.commands import review as _review
 
 app = typer.Typer(
     add_completion=False,
@@ -88,32 +90,32 @@ def investigate(
     endpoint_url: EndpointUrl = None,
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON (schema: docs/output-schema.md)"),
     report: Path | None = typer.Option(None, "--report", help="also write a Markdown incident report to this file"),
+    store: str | None = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
-    """Investigate an alarm and print ranked root-cause hypotheses."""
+    """Investigate an alarm, print ranked root-cause hypotheses and keep the investigation for review."""
     import json
 
     from agent.output import to_json
     from agent.render import render
     from agent.report import markdown_report
-    from agent.runner import investigate_bundle
+    from agent.store import open_store
     from tools.atomic import write_text_atomic
 
     if (bundle is None) == (alarm is None):
         raise UserError("say what to investigate: --bundle DIR (a recorded incident) or --alarm NAME (a live alarm)")
     settings = settings_from(region, profile, endpoint_url)
     extra = None
-    with err_console.status("investigating...") as status:
+    with open_store(store_location(store)) as opened, err_console.status("investigating...") as status:
+        progress = lambda event: status.update(f"investigating: {event.describe()}")  # noqa: E731
         if alarm is not None:
             from agent.live import investigate_alarm, usage_line
 
-            run = investigate_alarm(alarm, settings=settings,
-                                    on_progress=lambda node: status.update(f"investigating: {node} done"))
+            run = investigate_alarm(alarm, settings=settings, on_progress=progress, store=opened)
             investigation, extra = run.investigation, {"usage": run.usage.model_dump(mode="json")}
             err_console.print(usage_line(run.usage), markup=False)
         else:
-            investigation = investigate_bundle(
-                _bundle_path(bundle), settings=settings, on_progress=lambda node: status.update(f"investigating: {node} done")
-            )
+            investigation = _investigate_bundle(_bundle_path(bundle), opened, progress, settings)
+        location = opened.location
     # The result first: a report that cannot be written must not cost the engineer the answer.
     if as_json:
         typer.echo(json.dumps(to_json(investigation, extra), indent=2))
@@ -126,6 +128,20 @@ def investigate(
             raise UserError(f"cannot write the report to {report}: {exc.strerror or exc}; the previous file, if any, is unchanged") from exc
         if not as_json:
             err_console.print(f"report written to {report}", markup=False)
+    err_console.print(
+        f"investigation {investigation.id} (revision {investigation.revision}) stored in {location}; "
+        f"review it with `investigator show {investigation.id}`",
+        markup=False,
+    )
+
+
+def _investigate_bundle(bundle: Path, store, progress, settings):
+    from agent.origin import bundle_origin
+    from agent.runner import collect, open_bundle
+
+    source, args = open_bundle(bundle)
+    events = store.investigate(source, **args, origin=bundle_origin(bundle).model_dump_json(), settings=settings)
+    return collect(events, on_progress=progress)
 
 
 @app.command()
@@ -145,7 +161,7 @@ def record(
     with err_console.status(f"investigating alarm {alarm}") as status:
         run = investigate_alarm(
             alarm, settings=settings, record_to=out,
-            on_progress=lambda node: status.update(f"investigating: {node} done"),
+            on_progress=lambda event: status.update(f"investigating: {event.describe()}"),
         )
     top = run.investigation.hypotheses[0] if run.investigation.hypotheses else None
     verdict = f"#1 {top.resource} ({top.cause}, {top.confidence:.2f})" if top else "no hypothesis (abstained)"
@@ -178,6 +194,11 @@ from evals.cli import eval_command as _eval  # noqa: E402
 from evals.importers.cli import import_app  # noqa: E402
 
 app.command("eval")(_eval)
+_review.register(app)
+
+from ui.console.launch import console as _console  # noqa: E402 - Streamlit itself is imported only when it runs
+
+app.command("console")(_console)
 app.add_typer(import_app, name="import")
 
 

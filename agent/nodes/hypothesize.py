@@ -1,19 +1,36 @@
 """Hypothesize: rank root-cause hypotheses from the findings (confidence computed in code),
-worded by the run's reasoner (the deterministic one unless the Context names another)."""
+worded by the run's reasoner (the deterministic one unless the Context names another).
+
+An engineer's decisions shape the ranking: discarded findings are not evidence, discarded
+hypotheses are not proposed again, and an accepted hypothesis becomes the root cause of
+record (its newest version when the ranking still produces it, otherwise the one accepted).
+"""
 
 from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
+from agent.decisions import verdicts
 from agent.ranking import rank
 from agent.state import Context, InvestigationState
 
 
 def hypothesize(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     reasoner = runtime.context.reasoner if runtime.context is not None else None
-    ranking = rank(state.findings, state.scope, state.trigger, observed=set(state.observed), reasoner=reasoner)
+    decided = verdicts(state.decisions)
+    evidence = [f for f in state.findings if not decided.is_discarded(f.id)]
+    ranking = rank(evidence, state.scope, state.trigger, observed=set(state.observed), reasoner=reasoner)
+    hypotheses = [h for h in ranking.hypotheses if not decided.is_discarded(h.id)]
+    earlier = {h.id: h for h in state.hypotheses}
+    if state.root_cause is not None:
+        earlier.setdefault(state.root_cause.id, state.root_cause)
+    current = {h.id: h for h in hypotheses}
+    accepted = [current.get(i) or earlier[i] for i in decided.accepted if i in current or i in earlier]
+    root_cause = accepted[-1] if accepted else None
+    abstained = ranking.abstained and root_cause is None
     return {
-        "hypotheses": ranking.hypotheses,
-        "abstained": ranking.abstained,
-        "abstain_reason": ranking.abstain_reason,
+        "hypotheses": hypotheses,
+        "abstained": abstained,
+        "abstain_reason": ranking.abstain_reason if abstained else None,
+        "root_cause": root_cause,
     }

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from domain.models import Investigation, TimelineEntry
-from agent.state import InvestigationState
+from agent.decisions import verdicts
+from agent.state import InvestigationState, Revision
 
 
 def timeline(state: InvestigationState) -> list[TimelineEntry]:
@@ -21,9 +22,10 @@ def timeline(state: InvestigationState) -> list[TimelineEntry]:
 
 
 def report(state: InvestigationState) -> dict:
-    # Findings sorted strongest first, ids unique (parallel nodes never produce the same id,
-    # but a rerun merging old and new findings might).
-    unique = {f.id: f for f in sorted(state.findings, key=lambda f: (-f.score, f.id))}
+    # Findings an engineer accepted first (pinned), then strongest first.
+    decided = verdicts(state.decisions)
+    ordered = sorted(state.findings, key=lambda f: (not decided.is_accepted(f.id), -f.score, f.id))
+    unique = {f.id: f for f in ordered}
     investigation = Investigation(
         id=state.investigation_id,
         trigger=state.trigger,
@@ -34,5 +36,11 @@ def report(state: InvestigationState) -> dict:
         abstain_reason=state.abstain_reason,
         timeline=timeline(state),
         notes=state.notes,
+        decisions=state.decisions,
+        revision=state.revision,
+        root_cause=state.root_cause,
+        pinned=[i for i in decided.accepted if i in unique],
+        discarded=decided.discarded,
     )
-    return {"investigation": investigation}
+    revision = Revision(number=state.revision, started_at=state.started_at, investigation=investigation)
+    return {"investigation": investigation, "revisions": [revision]}

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from domain.findings import MetricDetails
-from domain.models import Evidence, Finding, TimeWindow
+from domain.models import Evidence, Finding, SeriesSketch, TimeWindow
 from tools.analysis.constraints import constraint_named
 from tools.analysis.semantics import bad_direction, is_percentage, is_traffic, metric_domain
 
@@ -225,7 +225,8 @@ def metric_findings(
     # The end of each series' data: a run that ended well before it was seen to recover.
     observed_until = {key: (t + pd.Timedelta(seconds=periods.get(key, 60))).to_pydatetime()
                       for key, t in inc.groupby(KEY, sort=False)["timestamp"].max().items()}
-    findings: list[Finding] = _partition_findings(runs, inc, named_resources or set(), periods, observed_until)
+    series_of: dict[str, tuple] = {}  # finding id -> the KEY of the series it is about
+    findings: list[Finding] = _partition_findings(runs, inc, named_resources or set(), periods, observed_until, series_of)
     calls = _calls_per_resource(inc)
     for _, run in runs.iterrows():
         label = _series_label(run)
@@ -237,8 +238,10 @@ def metric_findings(
         # consequence of trouble elsewhere more often than a cause: treat it as traffic.
         namespace = _namespace(run["namespace"])
         traffic = is_traffic(run["metric"], namespace) or (run["bad"] == "both" and not up)
+        finding_id = Finding.make_id("metric", run["resource"], label)
+        series_of[finding_id] = tuple(run[k] for k in KEY)
         findings.append(Finding(
-            id=Finding.make_id("metric", run["resource"], label),
+            id=finding_id,
             domain=metric_domain(run["metric"], namespace),
             kind="metric",
             resource=run["resource"],
@@ -270,7 +273,7 @@ def metric_findings(
                 ),
             ),
         ))
-    return _strongest_per_resource(findings)
+    return _with_series(_strongest_per_resource(findings), series_of, inc)
 
 
 def _present_at_alarm(runs: pd.DataFrame, inc: pd.DataFrame, group_id: np.ndarray, alarm_time: datetime) -> np.ndarray:
@@ -361,7 +364,8 @@ def _until(run: pd.Series, periods: dict[tuple, int]) -> datetime:
 
 
 def _partition_findings(
-    runs: pd.DataFrame, inc: pd.DataFrame, named: set[str], periods: dict[tuple, int], observed_until: dict[tuple, datetime]
+    runs: pd.DataFrame, inc: pd.DataFrame, named: set[str], periods: dict[tuple, int], observed_until: dict[tuple, datetime],
+    series_of: dict[str, tuple],
 ) -> list[Finding]:
     """Findings on a named partition (e.g. a zone) whose series alone moved within a family."""
     if not named:
@@ -388,8 +392,10 @@ def _partition_findings(
         run = row = group.iloc[0]
         part, z = str(row["part"]), float(run["z"])
         signal = f"{row['namespace']}/{row['metric']} {row['stat']} of {row['resource']} only in {part}"
+        finding_id = Finding.make_id("metric", part, signal)
+        series_of[finding_id] = tuple(run[k] for k in KEY)
         findings.append(Finding(
-            id=Finding.make_id("metric", part, signal),
+            id=finding_id,
             domain="infrastructure", kind="metric", resource=part, signal=signal,
             summary=(
                 f"{row['resource']} {row['metric']} {row['stat']} moved only in {part}: {run['median']:.4g} -> "
@@ -409,6 +415,37 @@ def _partition_findings(
             ),
         ))
     return findings
+
+
+def _with_series(findings: list[Finding], series_of: dict[str, tuple], inc: pd.DataFrame) -> list[Finding]:
+    """Attach to each finding the sketch of its series over the incident window (`inc`, sorted
+    by series and time, with the baseline's `median` and `scale` joined)."""
+    if not findings:
+        return findings
+    rows_of = inc.groupby(KEY, sort=False).indices
+    for finding in findings:
+        rows = rows_of.get(series_of.get(finding.id))
+        if rows is not None:
+            finding.evidence.series = sketch(inc.iloc[rows])
+    return findings
+
+
+def sketch(points: pd.DataFrame) -> SeriesSketch:
+    """One series' points (`timestamp`, `value`, and its baseline's `median` and `scale`) as a
+    picture of at most SeriesSketch.MAX_POINTS points: longer series are averaged over equal
+    time buckets, which keeps a sustained shift and its onset where they are. The band is what
+    the analysis counts as normal: the baseline's centre +- Z_ONSET robust spreads."""
+    median, scale = float(points["median"].iloc[0]), float(points["scale"].iloc[0])
+    ts, values = points["timestamp"], points["value"].astype(float)
+    if len(points) > SeriesSketch.MAX_POINTS:
+        bucket = pd.cut(ts.astype("int64"), SeriesSketch.MAX_POINTS, labels=False)
+        grouped = pd.DataFrame({"t": ts.to_numpy(), "v": values.to_numpy(), "b": bucket.to_numpy()}).groupby("b")
+        ts, values = grouped["t"].first(), grouped["v"].mean()
+    return SeriesSketch(
+        timestamps=[t.to_pydatetime() for t in pd.to_datetime(ts)],
+        values=[round(float(v), 6) for v in values],
+        band_low=median - Z_ONSET * scale, band_high=median + Z_ONSET * scale, centre=median,
+    )
 
 
 def _strongest_per_resource(findings: list[Finding]) -> list[Finding]:

@@ -150,3 +150,37 @@ def open_alarm(
         state_change_time=changed,
     )
     return LiveTarget(source=source, trigger=trigger, window=window, baseline=baseline, notes=notes)
+
+
+class AlarmSummary(BaseModel):
+    """One alarm as the console lists it."""
+
+    name: str
+    metric: str
+    state: str
+    state_reason: str = ""
+
+
+def alarms_in_state(
+    state: str = "ALARM", *, region: str | None = None, profile: str | None = None, endpoint_url: str | None = None,
+    factory: ClientFactory | None = None,
+) -> list[AlarmSummary]:
+    """The account's metric alarms in `state`, by name; raises `UserError` with one actionable line
+    (no credentials, no region, endpoint unreachable, access denied)."""
+    target = factory.target if factory else AwsTarget(region=region, profile=profile, endpoint_url=endpoint_url)
+    where = f"region {region or 'default'}" + (f" at {endpoint_url}" if endpoint_url else "")
+    found: list[AlarmSummary] = []
+    try:
+        factory = factory or ClientFactory(target)
+        for page in factory.pages("cloudwatch", "describe_alarms", StateValue=state, AlarmTypes=["MetricAlarm"]):
+            for alarm in page.get("MetricAlarms") or []:
+                found.append(AlarmSummary(
+                    name=alarm["AlarmName"], metric=f"{alarm.get('Namespace', '')}/{alarm.get('MetricName', '')}".strip("/"),
+                    state=alarm.get("StateValue", state), state_reason=alarm.get("StateReason", ""),
+                ))
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, *connection_errors()) as exc:
+        fatal = user_error_for(exc, where)
+        if fatal:
+            raise fatal from exc
+        raise AwsUserError(f"cannot list the alarms in {where}: {one_line(exc)}") from exc
+    return sorted(found, key=lambda a: a.name)
