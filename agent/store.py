@@ -130,7 +130,8 @@ class InvestigationStore:
 
     def _snapshot(self, inv_id: str):
         snapshot = self._graph.get_state(self._config(inv_id))
-        if not snapshot.values:
+        # No trigger: a run killed before its first step; only `investigate` can start it again.
+        if not snapshot.values or "trigger" not in snapshot.values:
             raise UserError(f"no investigation {inv_id} in {self.location} (see `investigator list`)")
         return snapshot
 
@@ -163,6 +164,8 @@ class InvestigationStore:
         """The most recent investigations by alarm time, newest first."""
         summaries = []
         for inv_id in self.ids():
+            if "trigger" not in self._graph.get_state(self._config(inv_id)).values:
+                continue  # killed before its first step: nothing to show
             stored = self.load(inv_id)
             inv = stored.investigation
             top = None
@@ -196,7 +199,7 @@ class InvestigationStore:
         inv_id = investigation_id(trigger)
         with self._lock(inv_id, 0.0):
             snapshot = self._graph.get_state(self._config(inv_id))
-            if snapshot.values:
+            if snapshot.values.get("trigger") is not None:
                 yield from self._continue(inv_id, snapshot, context, origin, window, baseline)
                 return
             payload = InvestigationInput(
