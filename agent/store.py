@@ -22,7 +22,6 @@ import fcntl
 import hashlib
 import os
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -31,6 +30,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_random_exponential
 
 from domain.errors import UserError
 from domain.models import Decision, Investigation, TimeWindow, Trigger, Verdict
@@ -311,20 +311,38 @@ class _PostgresStore(InvestigationStore):
             yield cur
 
 
+def _acquire(try_once: Callable[[], bool], wait_s: float, busy: str) -> None:
+    """Call `try_once` until it takes the lock or `wait_s` is over (then `Busy`: "try again").
+
+    Backoff with jitter: processes deciding on the same investigation at once do not retry in
+    lockstep, and a short wait stays short (the first retries come within tens of ms).
+    """
+    if try_once():
+        return
+    try:
+        Retrying(
+            stop=stop_after_delay(wait_s),
+            wait=wait_random_exponential(multiplier=0.02, max=0.5),
+            retry=retry_if_result(lambda taken: not taken),
+        )(try_once)
+    except RetryError:
+        raise Busy(busy) from None
+
+
 @contextmanager
 def _file_lock(path: Path, wait_s: float) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def try_once() -> bool:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            return False
+
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise Busy(f"investigation {path.stem} is busy in another process; try again") from None
-                time.sleep(0.05)
+        _acquire(try_once, wait_s, f"investigation {path.stem} is busy in another process; try again")
         try:
             yield
         finally:
@@ -340,11 +358,10 @@ def _advisory_lock(url: str, inv_id: str, wait_s: float) -> Iterator[None]:
     key = int.from_bytes(hashlib.sha1(inv_id.encode()).digest()[:8], "big", signed=True)
     # Its own session: the server drops the lock the moment this process (or connection) dies.
     with psycopg.connect(url, autocommit=True) as conn:
-        deadline = time.monotonic() + wait_s
-        while not conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
-            if time.monotonic() >= deadline:
-                raise Busy(f"investigation {inv_id} is busy in another process; try again")
-            time.sleep(0.05)
+        _acquire(
+            lambda: bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]),
+            wait_s, f"investigation {inv_id} is busy in another process; try again",
+        )
         try:
             yield
         finally:
