@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict
 from domain.models import Investigation
 from domain.settings import Settings
 from tools.aws.alarm import LiveTarget, open_alarm
-from tools.aws.clients import AwsTarget, ClientFactory
+from tools.aws.clients import ClientFactory
+from tools.aws.deadline import Deadline
 from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
 
@@ -49,17 +50,16 @@ def investigate_alarm(
     """Resolve `alarm`, run the investigation over the live source, and record it when asked.
 
     The boto3 clients are built from `settings.resolved_aws()`; `limits` bound what is read.
-    With a `store` the investigation is kept there for review (a rerun reads the alarm again).
-    """
+    The run is bounded by `settings.deadline_s`: after it no AWS call starts, what was not read
+    becomes gap findings, and the notes say what was skipped. An endpoint that stops answering
+    mid-run is a gap too. With a `store` the investigation is kept there for review (a rerun
+    reads the alarm again)."""
     from agent.runner import collect, investigate
 
     clock = clock or _now
     aws = settings.resolved_aws()
-    factory = ClientFactory(AwsTarget(
-        region=aws.region, profile=aws.profile, endpoint_url=aws.endpoint_url, max_attempts=aws.max_attempts,
-        connect_timeout=aws.connect_timeout_s, read_timeout=aws.read_timeout_s,
-    ))
-    target = open_alarm(alarm, region=aws.region, endpoint_url=aws.endpoint_url, clock=clock, settings=limits, factory=factory)
+    factory = ClientFactory(aws, deadline=Deadline(settings.deadline_s))
+    target = open_alarm(alarm, factory, clock, limits=limits)
     source = target.source
     recorder = None
     if record_to is not None:
@@ -77,9 +77,10 @@ def investigate_alarm(
         origin = Origin(kind="alarm", alarm=alarm, region=aws.region, profile=aws.profile, endpoint_url=aws.endpoint_url)
         investigation = collect(store.investigate(
             recorder or source, target.trigger, target.window, target.baseline, clock=clock,
-            origin=origin.model_dump_json(),
+            origin=origin.model_dump_json(), settings=settings,
         ), on_progress=on_progress)
     investigation.notes.extend(target.notes)
+    investigation.notes.extend(factory.gaps())
     bundle = None
     if recorder is not None and record_to is not None:
         from tools.aws.record import write_recording

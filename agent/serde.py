@@ -40,6 +40,9 @@ def state_types(*roots: type[BaseModel]) -> list[tuple[str, str]]:
 
 def checkpoint_serializer() -> JsonPlusSerializer:
     """A serializer that revives exactly the investigation's state types (and LangGraph's own)."""
-    from agent.state import InvestigationState, ReviewRequest
+    from agent.nodes.review import RerunRequest
+    from agent.state import InvestigationInput, InvestigationState, ReviewRequest
 
-    return JsonPlusSerializer(allowed_msgpack_modules=state_types(InvestigationState, ReviewRequest))
+    # The input and the resume value sit in pending writes of a run stopped before its first step.
+    roots = (InvestigationState, InvestigationInput, ReviewRequest, RerunRequest)
+    return JsonPlusSerializer(allowed_msgpack_modules=state_types(*roots))

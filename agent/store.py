@@ -34,9 +34,11 @@ from pydantic import BaseModel, Field
 
 from domain.errors import UserError
 from domain.models import Decision, Investigation, TimeWindow, Trigger, Verdict
+from domain.settings import Settings
 from agent.decisions import apply_decisions
 from agent.graph import build_graph
 from agent.nodes.review import RerunRequest
+from agent.reasoners.base import Reasoner
 from agent.runner import Event, events, investigation_id, utc_now
 from agent.serde import checkpoint_serializer
 from agent.state import Context, InvestigationInput, InvestigationState, Revision
@@ -45,6 +47,11 @@ from tools.source import TelemetrySource
 Status = Literal["awaiting_review", "running", "interrupted"]
 # How long `decide` waits for another writer of the same investigation before "try again".
 LOCK_WAIT_S = 10.0
+
+
+def _context(source: TelemetrySource, clock, settings: Settings | None, reasoner: Reasoner | None) -> Context:
+    """The run's dependencies: the caller's settings (the CLI's, the console's), else the defaults."""
+    return Context(source=source, clock=clock, settings=settings or Settings.defaults(), reasoner=reasoner)
 
 
 class Busy(UserError):
@@ -123,7 +130,8 @@ class InvestigationStore:
 
     def _snapshot(self, inv_id: str):
         snapshot = self._graph.get_state(self._config(inv_id))
-        if not snapshot.values:
+        # No trigger: a run killed before its first step; only `investigate` can start it again.
+        if not snapshot.values or "trigger" not in snapshot.values:
             raise UserError(f"no investigation {inv_id} in {self.location} (see `investigator list`)")
         return snapshot
 
@@ -156,6 +164,8 @@ class InvestigationStore:
         """The most recent investigations by alarm time, newest first."""
         summaries = []
         for inv_id in self.ids():
+            if "trigger" not in self._graph.get_state(self._config(inv_id)).values:
+                continue  # killed before its first step: nothing to show
             stored = self.load(inv_id)
             inv = stored.investigation
             top = None
@@ -180,20 +190,23 @@ class InvestigationStore:
         *,
         clock: Callable[[], datetime],
         origin: str,
+        settings: Settings | None = None,
+        reasoner: Reasoner | None = None,
     ) -> Iterator[Event]:
         """Investigate and keep the result, stopping for review. The same incident investigated
         again (same id) becomes its next revision, honouring the decisions made so far."""
+        context = _context(source, clock, settings, reasoner)
         inv_id = investigation_id(trigger)
         with self._lock(inv_id, 0.0):
             snapshot = self._graph.get_state(self._config(inv_id))
-            if snapshot.values:
-                yield from self._continue(inv_id, snapshot, source, clock, origin, window, baseline)
+            if snapshot.values.get("trigger") is not None:
+                yield from self._continue(inv_id, snapshot, context, origin, window, baseline)
                 return
             payload = InvestigationInput(
                 investigation_id=inv_id, trigger=trigger, window=window, baseline=baseline,
                 origin=origin, started_at=utc_now(),
             )
-            yield from events(self._graph, payload, context=Context(source=source, clock=clock), config=self._config(inv_id))
+            yield from events(self._graph, payload, context=context, config=self._config(inv_id))
 
     def rerun(
         self,
@@ -203,17 +216,19 @@ class InvestigationStore:
         clock: Callable[[], datetime],
         window: TimeWindow | None = None,
         baseline: TimeWindow | None = None,
+        settings: Settings | None = None,
+        reasoner: Reasoner | None = None,
     ) -> Iterator[Event]:
         """Run `inv_id` again as a new revision (or finish a run that was stopped)."""
         self._snapshot(inv_id)
         with self._lock(inv_id, 0.0):
             snapshot = self._snapshot(inv_id)
-            yield from self._continue(inv_id, snapshot, source, clock, None, window, baseline)
+            context = _context(source, clock, settings, reasoner)
+            yield from self._continue(inv_id, snapshot, context, None, window, baseline)
 
-    def _continue(self, inv_id, snapshot, source, clock, origin, window, baseline) -> Iterator[Event]:
+    def _continue(self, inv_id, snapshot, context: Context, origin, window, baseline) -> Iterator[Event]:
         from langgraph.types import Command
 
-        context = Context(source=source, clock=clock)
         if tuple(snapshot.next) == ("review",):
             # A live incident goes on: the rerun reads the window as it is now.
             moved = {k: v for k, v in (("window", window), ("baseline", baseline)) if v is not None}

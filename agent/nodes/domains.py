@@ -29,6 +29,7 @@ from tools.analysis.logs import log_findings
 from tools.analysis.metrics import alarm_metric_observation, metric_findings, per_metric
 from tools.analysis.semantics import metric_domain
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
+from tools.clean import distinct_log_records
 from tools.links import with_links
 
 
@@ -160,6 +161,9 @@ def _log_findings(state: InvestigationState, runtime: Runtime[Context], inc_span
         lambda w: source.logs(w, scope.resources), [scope.baseline, scope.incident], "application"
     )
     base, inc = (f if f is not None else pd.DataFrame() for f in frames)
+    # Duplicate shipping repeats whole records: counted twice they double one resource's rates.
+    (base, base_note), (inc, inc_note) = distinct_log_records(base), distinct_log_records(inc)
+    notes += [f"logs ({period}): {note}" for period, note in (("baseline", base_note), ("incident", inc_note)) if note]
     if inc.empty:
         return {"findings": gaps, "notes": notes}
     # Rates are per minute of data actually recorded: a recording may hold logs for only

@@ -154,6 +154,7 @@ def rerun_command(
     from agent.render import render
     from agent.runner import collect
     from agent.store import open_store
+    from domain.settings import load_settings
 
     err = _err()
     with open_store(store_location(store)) as opened:
@@ -164,7 +165,8 @@ def rerun_command(
         with err.status("rerunning...") as status:
             inv = collect(
                 opened.rerun(investigation_id, opened_source.source, clock=opened_source.clock,
-                             window=opened_source.window if parse_origin(stored.origin).kind == "alarm" else None),
+                             window=opened_source.window if parse_origin(stored.origin).kind == "alarm" else None,
+                             settings=load_settings()),
                 on_progress=lambda event: status.update(f"rerunning: {event.describe()}"),
             )
         location = opened.location
