@@ -53,10 +53,12 @@ def open_origin(origin: Origin, *, clock: Callable[[], datetime] | None = None) 
             raise UserError(f"the bundle this investigation was made from is gone: {path}")
         source, args = open_bundle(path)
         return Opened(source=source, **args)
+    from domain.settings import AwsOptions
     from tools.aws.alarm import open_alarm
+    from tools.aws.clients import ClientFactory
 
-    target = open_alarm(origin.alarm or "", region=origin.region, profile=origin.profile,
-                        endpoint_url=origin.endpoint_url, clock=clock)
+    factory = ClientFactory(AwsOptions(region=origin.region, profile=origin.profile, endpoint_url=origin.endpoint_url))
+    target = open_alarm(origin.alarm or "", factory, clock)
     now = clock or (lambda: datetime.now(target.trigger.state_change_time.tzinfo))
     return Opened(source=target.source, trigger=target.trigger, window=target.window, baseline=target.baseline,
                   clock=now, notes=list(target.notes))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from domain.findings import MetricDetails
 from domain.models import Decision, Evidence, Finding, Hypothesis, Investigation, TimelineEntry, Trigger
 from agent.coe import build_report, render_markdown
 from agent.decisions import apply_decisions
@@ -33,7 +34,7 @@ def _incident() -> Investigation:
                   signal="AWS/ApplicationELB/HTTPCode_Target_5XX_Count Sum", summary="web 5xx went up from 0 to 40",
                   onset=_t("10:01:00"), score=0.9,
                   evidence=Evidence(baseline_value=0.0, incident_value=40.0, unit="Count",
-                                    details={"until": "2024-03-01T10:20:00+00:00", "observed_until": "2024-03-01T10:30:00+00:00"}))
+                                    details=MetricDetails(until=_t("10:20:00"), observed_until=_t("10:30:00"))))
     orders = Finding(id="metric-orders", domain="application", kind="metric", resource="orders", signal="Errors",
                      summary="orders errors went up from 1 to 55", onset=_t("10:00:30"), score=0.95)
     change = Finding(id="change-orders", domain="application", kind="change", resource="orders", signal="deploy",

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict
 from domain.models import ComparisonOperator, TimeWindow, Trigger, as_utc
 from tools.aws.clients import ClientFactory
 from tools.aws.dimensions import STAT_DIMENSION, resource_for_dimensions
-from tools.aws.errors import AwsUserError, error_code, one_line, user_error_for
+from tools.aws.errors import AwsUserError, connection_errors, error_code, one_line, user_error_for
 from tools.aws.source import AwsSettings, AwsSource
 
 Clock = Callable[[], datetime]
@@ -167,11 +167,12 @@ def alarms_in_state(
 ) -> list[AlarmSummary]:
     """The account's metric alarms in `state`, by name; raises `UserError` with one actionable line
     (no credentials, no region, endpoint unreachable, access denied)."""
-    target = factory.target if factory else AwsTarget(region=region, profile=profile, endpoint_url=endpoint_url)
+    from domain.settings import AwsOptions
+
     where = f"region {region or 'default'}" + (f" at {endpoint_url}" if endpoint_url else "")
     found: list[AlarmSummary] = []
     try:
-        factory = factory or ClientFactory(target)
+        factory = factory or ClientFactory(AwsOptions(region=region, profile=profile, endpoint_url=endpoint_url))
         for page in factory.pages("cloudwatch", "describe_alarms", StateValue=state, AlarmTypes=["MetricAlarm"]):
             for alarm in page.get("MetricAlarms") or []:
                 found.append(AlarmSummary(

@@ -35,9 +35,9 @@ def default_bundle_folder() -> Path:
     named = os.environ.get(BUNDLES_ENV)
     if named:
         return Path(named).expanduser()
-    from evals.demo import DEMO_BUNDLE
+    from importlib.resources import files
 
-    return Path(str(DEMO_BUNDLE)).parent
+    return Path(str(files("evals.demo")))
 
 
 def bundles_in(folder: Path) -> list[Path]:
