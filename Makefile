@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[emulator,test]'
+	$(BIN)/pip install --quiet -e '.[emulator,llm,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)

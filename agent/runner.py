@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from domain.models import Investigation, TimeWindow, Trigger
+from domain.settings import ReasonerOptions
 from agent.graph import build_graph
 from agent.state import Context, InvestigationInput
 from tools.source import TelemetrySource
@@ -29,10 +30,11 @@ def investigate(
     *,
     clock: Callable[[], datetime] | None = None,
     on_progress: ProgressCallback | None = None,
+    reasoner: ReasonerOptions | None = None,
 ) -> Investigation:
     """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes."""
     graph = build_graph()
-    context = Context(source=source, clock=clock or (lambda: trigger.state_change_time))
+    context = Context(source=source, clock=clock or (lambda: trigger.state_change_time), reasoner=reasoner)
     payload = InvestigationInput(
         investigation_id=investigation_id(trigger), trigger=trigger, window=window, baseline=baseline
     )
@@ -47,7 +49,9 @@ def investigate(
     return final
 
 
-def investigate_bundle(path: Path, *, on_progress: ProgressCallback | None = None) -> Investigation:
+def investigate_bundle(
+    path: Path, *, on_progress: ProgressCallback | None = None, reasoner: ReasonerOptions | None = None
+) -> Investigation:
     """Replay a recorded bundle: its trigger, window and baseline, read through BundleSource."""
     from tools.bundle.source import BundleSource
 
@@ -55,5 +59,5 @@ def investigate_bundle(path: Path, *, on_progress: ProgressCallback | None = Non
     manifest = source.manifest
     return investigate(
         source, manifest.trigger, manifest.window, manifest.baseline,
-        clock=lambda: manifest.window.end, on_progress=on_progress,
+        clock=lambda: manifest.window.end, on_progress=on_progress, reasoner=reasoner,
     )

@@ -14,7 +14,8 @@ from typing import Annotated, Callable
 
 from pydantic import BaseModel, Field
 
-from domain.models import Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
+from domain.models import Finding, Hypothesis, Investigation, ReasonerReport, TimeWindow, Topology, Trigger
+from domain.settings import ReasonerOptions
 from tools.source import TelemetrySource
 
 
@@ -53,6 +54,7 @@ class InvestigationState(InvestigationInput):
     hypotheses: list[Hypothesis] = Field(default_factory=list)
     abstained: bool = False
     abstain_reason: str | None = None
+    reasoner_report: ReasonerReport | None = None
     investigation: Investigation | None = None
 
 
@@ -66,3 +68,5 @@ class Context:
 
     source: TelemetrySource
     clock: Callable[[], datetime] = field(default=_utc_now)
+    # Who writes the hypotheses; None or name "deterministic" = the engine alone, no model.
+    reasoner: ReasonerOptions | None = None

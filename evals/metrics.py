@@ -21,6 +21,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
+from domain.models import ModelUsage
+
 KS = (1, 2, 3, 4, 5)
 CALIBRATION_BINS = 10
 
@@ -42,6 +44,8 @@ class CaseResult(BaseModel):
     abstained: bool = False
     error: str | None = None
     seconds: float = 0.0
+    usage: ModelUsage | None = Field(default=None, description="tokens and cost when a model wrote the hypotheses")
+    fell_back: bool = Field(default=False, description="the model failed and the engine's hypotheses were scored")
 
     @property
     def rank(self) -> int | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from domain.models import Investigation
 from domain.errors import UserError
+from domain.settings import ReasonerOptions
 from evals.metrics import CaseResult
 from tools.bundle.format import MANIFEST
 
@@ -50,6 +51,13 @@ def _default_investigate(path: Path) -> Investigation:
     from agent.runner import investigate_bundle
 
     return investigate_bundle(path)
+
+
+def investigate_with(reasoner: ReasonerOptions, path: Path) -> Investigation:
+    """`investigate_bundle` with a reasoner; module-level so that `partial(investigate_with, r)` pickles."""
+    from agent.runner import investigate_bundle
+
+    return investigate_bundle(path, reasoner=reasoner)
 
 
 def _truth(root: Path, bundle: Path) -> CaseResult:
@@ -91,6 +99,8 @@ def evaluate_bundle(root: Path, bundle: Path, investigate: InvestigateFn | None 
         "top_evidence_score": top.evidence_score if top else None,
         "abstained": result.abstained,
         "seconds": seconds,
+        "usage": result.reasoner.usage if result.reasoner else None,
+        "fell_back": bool(result.reasoner and result.reasoner.fell_back),
     })
 
 

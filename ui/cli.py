@@ -52,6 +52,7 @@ def investigate(
     endpoint_url: str | None = typer.Option(None, "--endpoint-url", help="with --alarm: another endpoint, e.g. the local emulator"),
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON (schema: docs/output-schema.md)"),
     report: Path | None = typer.Option(None, "--report", help="also write a Markdown incident report to this file"),
+    reasoner: str | None = typer.Option(None, "--reasoner", help="deterministic (default, no model) or claude (see README)"),
 ) -> None:
     """Investigate an alarm and print ranked root-cause hypotheses."""
     import json
@@ -63,6 +64,9 @@ def investigate(
 
     if (bundle is None) == (alarm is None):
         raise UserError("say what to investigate: --bundle DIR (a recorded incident) or --alarm NAME (a live alarm)")
+    from agent.reasoners.choice import reasoner_options
+
+    options = reasoner_options(reasoner, region=region)
     extra = None
     with err_console.status("investigating...") as status:
         if alarm is not None:
@@ -73,7 +77,13 @@ def investigate(
             investigation, extra = run.investigation, {"usage": run.usage.model_dump(mode="json")}
             err_console.print(usage_line(run.usage), markup=False)
         else:
-            investigation = investigate_bundle(bundle, on_progress=lambda node: status.update(f"investigating: {node} done"))
+            investigation = investigate_bundle(bundle, reasoner=options,
+                                               on_progress=lambda node: status.update(f"investigating: {node} done"))
+    if investigation.reasoner is not None:
+        from agent.reasoners.claude.cost import usage_line as model_usage_line
+
+        err_console.print(f"reasoner: {investigation.reasoner.note}", markup=False)
+        err_console.print(f"model usage: {model_usage_line(investigation.reasoner.usage)}", markup=False)
     if report is not None:
         try:
             report.write_text(markdown_report(investigation), encoding="utf-8")

@@ -34,5 +34,6 @@ def report(state: InvestigationState) -> dict:
         abstain_reason=state.abstain_reason,
         timeline=timeline(state),
         notes=state.notes,
+        reasoner=state.reasoner_report,
     )
     return {"investigation": investigation}
