@@ -24,10 +24,9 @@ def build_client(options: ReasonerOptions, aws_region: str | None = None, aws_pr
     """An `anthropic.Anthropic` or `anthropic.AnthropicBedrock`; a UserError when it cannot be built."""
     try:
         import anthropic
-        import httpx
     except ImportError as exc:
         raise UserError("--reasoner claude needs the llm extra: pip install 'aws-incident-investigator[llm]'") from exc
-    timeout = httpx.Timeout(options.timeout_s, connect=min(10.0, options.timeout_s))
+    timeout = options.timeout_s  # seconds per request (connect and read); a float works across SDK versions
     if options.provider == "bedrock":
         region = options.region or aws_region
         if not region:

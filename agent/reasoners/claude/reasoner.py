@@ -134,10 +134,13 @@ class ClaudeReasoner:
             report.usage.largest_request_tokens = max(report.usage.largest_request_tokens, tokens)
             if tokens > opts.input_token_budget:
                 raise BadAnswer(f"the conversation outgrew the {opts.input_token_budget}-token budget")
-            response = self.client.messages.create(
-                model=opts.model, max_tokens=opts.max_output_tokens, system=system, tools=tools, messages=messages,
-                tool_choice={"type": "tool", "name": ANSWER_TOOL} if final else {"type": "auto"},
-            )
+            try:
+                response = self.client.messages.create(
+                    model=opts.model, max_tokens=opts.max_output_tokens, system=system, tools=tools, messages=messages,
+                    tool_choice={"type": "tool", "name": ANSWER_TOOL} if final else {"type": "auto"},
+                )
+            except json.JSONDecodeError as exc:
+                raise BadAnswer("the response was not valid JSON") from exc
             _account(report.usage, response.usage)
             uses = [b for b in response.content if b.type == "tool_use"]
             answer = next((b for b in uses if b.name == ANSWER_TOOL), None)
