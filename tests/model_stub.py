@@ -55,8 +55,10 @@ def overloaded() -> Reply:
 
 
 class ModelStub:
-    def __init__(self, script: list[Reply]):
+    def __init__(self, script: list[Reply], default: Reply | None = None):
+        """`script` is answered in order; after it, `default` (or a 500 saying the script ran out)."""
         self.script = list(script)
+        self.default = default
         self.received: list[Received] = []
         stub = self
 
@@ -65,7 +67,7 @@ class ModelStub:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.received.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic()))
-                reply = stub.script.pop(0) if stub.script else Reply(status=500, body={"type": "error", "error": {
+                reply = stub.script.pop(0) if stub.script else stub.default or Reply(status=500, body={"type": "error", "error": {
                     "type": "api_error", "message": "the stub's script is exhausted"}})
                 if reply.delay_s:
                     time.sleep(reply.delay_s)

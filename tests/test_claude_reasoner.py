@@ -134,15 +134,17 @@ def test_requests_carry_no_secret_and_fit_the_budget(bundle: Path, engine: Inves
 
 def test_a_small_budget_trims_the_weakest_findings_first(bundle: Path, engine: Investigation) -> None:
     inv, stub = run(bundle, [answer([hyp("checkout", "change", [finding(engine, "checkout", "log")])])],
-                    input_token_budget=3_000)
+                    input_token_budget=5_000)
     prompt = stub.messages[0]["messages"][0]["content"][0]["text"]
     sent = {line.split('"id":"')[1].split('"')[0] for line in prompt.splitlines() if line.startswith('{"id":')}
     assert inv.reasoner.trimmed_findings == len(engine.findings) - len(sent) > 0
-    cited = set(engine.hypotheses[0].supporting_findings)
-    assert cited <= sent  # what the engine's #1 rests on is the last to go
-    weakest_sent = min(f.score for f in engine.findings if f.id in sent)
-    assert all(f.score <= weakest_sent for f in engine.findings if f.id not in sent)
-    assert estimate_tokens(json.dumps(stub.messages[0])) <= 3_000
+    top_cited = set(engine.hypotheses[0].supporting_findings)
+    assert top_cited <= sent  # what the engine's #1 rests on is the last to go
+    cited_anywhere = {i for h in engine.hypotheses for i in h.supporting_findings}
+    uncited_sent = [f.score for f in engine.findings if f.id in sent and f.id not in cited_anywhere]
+    uncited_cut = [f.score for f in engine.findings if f.id not in sent and f.id not in cited_anywhere]
+    assert not uncited_sent or not uncited_cut or min(uncited_sent) >= max(uncited_cut)
+    assert estimate_tokens(json.dumps(stub.messages[0])) <= 5_000
     assert any("left out of Claude's prompt" in n for n in inv.notes)
 
 

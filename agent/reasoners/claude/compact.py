@@ -78,12 +78,16 @@ def fenced_json(value: Any) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def value_order(findings: list[Finding], cited: set[str]) -> list[Finding]:
-    """Most valuable first: cited by a hypothesis, then anomalous, then by score."""
-    return sorted(findings, key=lambda f: (f.id not in cited, f.kind == "gap", -f.score, f.id))
+def value_order(findings: list[Finding], cited: dict[str, int]) -> list[Finding]:
+    """Most valuable first: cited by a higher-ranked hypothesis, then anomalous, then by score.
+
+    `cited` maps a finding id to the best (lowest, 0-based) rank of a hypothesis citing it.
+    """
+    uncited = len(cited) + 1_000_000
+    return sorted(findings, key=lambda f: (cited.get(f.id, uncited), f.kind == "gap", -f.score, f.id))
 
 
-def fit_findings(findings: list[Finding], cited: set[str], fits) -> tuple[list[Finding], int]:
+def fit_findings(findings: list[Finding], cited: dict[str, int], fits) -> tuple[list[Finding], int]:
     """The most valuable findings for which `fits(kept)` holds, and how many were trimmed.
 
     Lowest-value findings go first; a binary search keeps the number of renders small on

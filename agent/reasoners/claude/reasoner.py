@@ -87,7 +87,10 @@ class ClaudeReasoner:
         paths = {h.resource: path_of(h, request.scope.topology, request.scope.entry) for h in request.hypotheses}
         system = [{"type": "text", "text": system_prompt(opts.rounds), "cache_control": {"type": "ephemeral"}}]
         tools = [*TOOLS, ANSWER_TOOL_SPEC]
-        cited = {i for h in request.hypotheses for i in h.supporting_findings}
+        cited: dict[str, int] = {}
+        for rank, hyp in enumerate(request.hypotheses):
+            for finding_id in hyp.supporting_findings:
+                cited.setdefault(finding_id, rank)
 
         def first_turn(kept: list[Finding]) -> list[dict]:
             text = investigation_prompt(
