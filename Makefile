@@ -13,7 +13,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[emulator,llm,test]'
+	$(BIN)/pip install --quiet -e '.[emulator,llm,console,test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,7 +27,8 @@ eval: $(STAMP)
 	rm -rf out/bundles
 	$(BIN)/investigator import petshop $(DATASETS)/petshop/dataset out/bundles/petshop
 	$(BIN)/investigator import nezha $(DATASETS)/nezha-trainticket out/bundles/nezha
-	$(BIN)/investigator gameday generate --out out/bundles/gameday
+	$(BIN)/investigator gameday generate --suite classic --out out/bundles/gameday/classic
+	$(BIN)/investigator gameday generate --suite realistic --out out/bundles/gameday/realistic
 	$(BIN)/investigator eval out/bundles --json out/eval.json --markdown out/eval.md --gate evals/gates/dev.yaml
 
 clean:

@@ -9,7 +9,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from domain.models import Investigation
+from domain.settings import Settings
 from tools.aws.alarm import LiveTarget, open_alarm
+from tools.aws.clients import AwsTarget, ClientFactory
 from tools.aws.source import AwsSettings
 from tools.aws.usage import Usage
 
@@ -32,19 +34,24 @@ def _now() -> datetime:
 def investigate_alarm(
     alarm: str,
     *,
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
+    settings: Settings,
     clock: Clock | None = None,
     record_to: Path | None = None,
-    settings: AwsSettings | None = None,
+    limits: AwsSettings | None = None,
     on_progress: Callable[[str], None] | None = None,
 ) -> LiveRun:
-    """Resolve `alarm`, run the investigation over the live source, and record it when asked."""
+    """Resolve `alarm`, run the investigation over the live source, and record it when asked.
+
+    The boto3 clients are built from `settings.resolved_aws()`; `limits` bound what is read."""
     from agent.runner import investigate
 
     clock = clock or _now
-    target = open_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url, clock=clock, settings=settings)
+    aws = settings.resolved_aws()
+    factory = ClientFactory(AwsTarget(
+        region=aws.region, profile=aws.profile, endpoint_url=aws.endpoint_url, max_attempts=aws.max_attempts,
+        connect_timeout=aws.connect_timeout_s, read_timeout=aws.read_timeout_s,
+    ))
+    target = open_alarm(alarm, region=aws.region, endpoint_url=aws.endpoint_url, clock=clock, settings=limits, factory=factory)
     source = target.source
     recorder = None
     if record_to is not None:
@@ -52,7 +59,8 @@ def investigate_alarm(
 
         recorder = RecordingSource(source)
     investigation = investigate(
-        recorder or source, target.trigger, target.window, target.baseline, clock=clock, on_progress=on_progress
+        recorder or source, target.trigger, target.window, target.baseline, clock=clock, settings=settings,
+        on_progress=on_progress,
     )
     investigation.notes.extend(target.notes)
     bundle = None

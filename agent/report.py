@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
 from domain.models import Investigation
-
-PROMPTS = Path(__file__).resolve().parents[1] / "prompts"
-
-
-def _environment() -> Environment:
-    return Environment(loader=FileSystemLoader(PROMPTS), undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+from agent.templates import environment
 
 
 def markdown_report(investigation: Investigation) -> str:
     findings = {f.id: f for f in investigation.findings}
     impact = [f for f in investigation.findings if f.resource == investigation.trigger.resource and f.score >= 0.5]
-    template = _environment().get_template("report.md.j2")
+    template = environment().get_template("report.md.j2")
     return template.render(inv=investigation, findings=findings, impact=impact)

@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from domain.models import Investigation, TimeWindow, Trigger
-from domain.settings import ReasonerOptions
+from domain.settings import Settings
 from agent.graph import build_graph
 from agent.state import Context, InvestigationInput
 from tools.source import TelemetrySource
@@ -29,12 +29,16 @@ def investigate(
     baseline: TimeWindow | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
+    settings: Settings | None = None,
     on_progress: ProgressCallback | None = None,
-    reasoner: ReasonerOptions | None = None,
 ) -> Investigation:
-    """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes."""
+    """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes.
+
+    `settings` default to `Settings.defaults()`: a library caller's environment is not read."""
     graph = build_graph()
-    context = Context(source=source, clock=clock or (lambda: trigger.state_change_time), reasoner=reasoner)
+    context = Context(
+        source=source, clock=clock or (lambda: trigger.state_change_time), settings=settings or Settings.defaults()
+    )
     payload = InvestigationInput(
         investigation_id=investigation_id(trigger), trigger=trigger, window=window, baseline=baseline
     )
@@ -50,7 +54,7 @@ def investigate(
 
 
 def investigate_bundle(
-    path: Path, *, on_progress: ProgressCallback | None = None, reasoner: ReasonerOptions | None = None
+    path: Path, *, settings: Settings | None = None, on_progress: ProgressCallback | None = None
 ) -> Investigation:
     """Replay a recorded bundle: its trigger, window and baseline, read through BundleSource."""
     from tools.bundle.source import BundleSource
@@ -59,5 +63,5 @@ def investigate_bundle(
     manifest = source.manifest
     return investigate(
         source, manifest.trigger, manifest.window, manifest.baseline,
-        clock=lambda: manifest.window.end, on_progress=on_progress, reasoner=reasoner,
+        clock=lambda: manifest.window.end, settings=settings, on_progress=on_progress,
     )

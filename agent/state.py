@@ -15,7 +15,7 @@ from typing import Annotated, Callable
 from pydantic import BaseModel, Field
 
 from domain.models import Finding, Hypothesis, Investigation, ReasonerReport, TimeWindow, Topology, Trigger
-from domain.settings import ReasonerOptions
+from domain.settings import Settings
 from tools.source import TelemetrySource
 
 
@@ -68,5 +68,4 @@ class Context:
 
     source: TelemetrySource
     clock: Callable[[], datetime] = field(default=_utc_now)
-    # Who writes the hypotheses; None or name "deterministic" = the engine alone, no model.
-    reasoner: ReasonerOptions | None = None
+    settings: Settings = field(default_factory=Settings.defaults)

@@ -16,7 +16,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
-from domain.settings import ReasonerOptions
+from domain.settings import ReasonerOptions, Settings
 from evals.metrics import build_report
 from evals.report import to_markdown
 from evals.runner import investigate_with, run_eval
@@ -34,7 +34,8 @@ def main(argv: list[str]) -> int:
     os.environ.setdefault("ANTHROPIC_API_KEY", "stub-key-no-model-is-called")
     with ModelStub([], default=answer([])) as stub:
         options = ReasonerOptions(name="claude", base_url=stub.url, input_token_budget=args.budget, max_retries=0)
-        results, _ = run_eval(args.bundles, workers=args.workers, investigate=partial(investigate_with, options))
+        settings = Settings.defaults().model_copy(update={"reasoner": options})
+        results, _ = run_eval(args.bundles, workers=args.workers, investigate=partial(investigate_with, settings))
     sizes = [r.usage.largest_request_tokens for r in results if r.usage is not None]
     fell_back = sum(r.fell_back for r in results)
     print(to_markdown(build_report(str(args.bundles), results)))

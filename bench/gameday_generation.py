@@ -1,4 +1,4 @@
-"""Time and size of the default game-day suite (15 scenarios x 5 seeds).
+"""Time and size of the classic game-day suite (15 scenarios x 5 seeds).
 
 Usage: `.venv/bin/python bench/gameday_generation.py [--seeds 5] [--out DIR]`
 
@@ -30,7 +30,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         wall, cpu = time.perf_counter(), time.process_time()
-        paths = suite(out, seeds=range(1, args.seeds + 1))
+        paths = suite(out, seeds=range(1, args.seeds + 1), suite_name="classic")
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         sizes = [sum(f.stat().st_size for f in p.iterdir()) for p in paths]
     print(f"bundles: {len(paths)}")

@@ -9,6 +9,23 @@ import typer
 from rich.console import Console
 
 
+def chosen_baselines(names: list[str]) -> list[str]:
+    """The baselines to run: both when none is named, none for `none`; a one-line error for a typo."""
+    from domain.errors import UserError
+    from evals.baselines import BASELINES
+
+    if not names:
+        return list(BASELINES)
+    unknown = [n for n in names if n != "none" and n not in BASELINES]
+    if unknown:
+        raise UserError(f"--baseline {unknown[0]}: unknown; expected one of {', '.join(BASELINES)}, none")
+    if "none" in names:
+        if len(set(names)) > 1:
+            raise UserError("--baseline none: cannot be combined with a baseline name")
+        return []
+    return list(dict.fromkeys(names))
+
+
 def eval_command(
     bundles_dir: Path = typer.Argument(..., help="directory holding bundles (any depth), e.g. out/bundles"),
     json_out: Path | None = typer.Option(None, "--json", help="write the full report (metrics and every case) as JSON"),
@@ -16,6 +33,10 @@ def eval_command(
     workers: int = typer.Option(0, "--workers", min=0, help="parallel processes (0 = one per CPU)"),
     gate: Path | None = typer.Option(None, "--gate", help="YAML of minimum values per group and metric; exit 1 below any"),
     reasoner: str | None = typer.Option(None, "--reasoner", help="deterministic (default, no model) or claude"),
+    baseline: list[str] = typer.Option(
+        [], "--baseline",
+        help="plain baseline to score beside the engine: nsigma, last-change, or none (repeatable) [default: both]",
+    ),
 ) -> None:
     """Investigate every bundle below BUNDLES_DIR and report AC@k, MRR, specificity, calibration, time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -30,10 +51,12 @@ def eval_command(
     if reasoner is not None:
         from functools import partial
 
-        from agent.reasoners.choice import reasoner_options
+        from agent.reasoners.choice import with_reasoner
+        from domain.settings import load_settings
 
-        investigate = partial(investigate_with, reasoner_options(reasoner))
+        investigate = partial(investigate_with, with_reasoner(load_settings(), reasoner))
     minimums = read_gate(gate) if gate is not None else None  # a bad gate fails before hours of work
+    baselines = chosen_baselines(baseline)
     discover(bundles_dir)
     try:
         import agent.runner  # noqa: F401
@@ -53,14 +76,16 @@ def eval_command(
                 if result.error:
                     failures.append(f"{result.bundle}: {result.error}")
 
-            results, notes = run_eval(bundles_dir, workers=workers, investigate=investigate, on_result=on_result)
+            results, notes = run_eval(bundles_dir, workers=workers, investigate=investigate, on_result=on_result,
+                                      baselines=baselines)
     else:
         # Logs (CI) get one line per bundle instead of a bar that only renders at the end.
         def on_result(done: int, total: int, result) -> None:
             status = f"failed: {result.error}" if result.error else f"{result.seconds:.1f} s"
             err.print(f"[{done:>{len(str(total))}}/{total}] {result.bundle}: {status}", markup=False)
 
-        results, notes = run_eval(bundles_dir, workers=workers, investigate=investigate, on_result=on_result)
+        results, notes = run_eval(bundles_dir, workers=workers, investigate=investigate, on_result=on_result,
+                                  baselines=baselines)
     for line in [*notes, *(f"failed: {f}" for f in failures)]:
         err.print(line, markup=False)
 

@@ -19,7 +19,7 @@ from evals.metrics import EvalReport, GroupMetrics
 
 GATED_METRICS = sorted(
     name for name, info in GroupMetrics.model_fields.items()
-    if name not in ("group", "incidents", "false_alarms", "failures", "cause_cases") and not name.endswith("seconds")
+    if name not in ("group", "incidents", "false_alarms", "failures", "cause_cases", "baselines") and not name.endswith("seconds")
 )
 
 

@@ -10,6 +10,9 @@ Conventions (also in docs/evaluation.md):
 - Lead@1 is the share of real incidents whose first listed hypothesis names the true resource,
   whether the agent committed to it or abstained and showed it as a weak lead.
 - p95 uses the nearest-rank definition: the ceil(0.95 n)-th smallest value.
+- Baselines (evals/baselines) are scored like the engine on the same real incidents, from their
+  own rankings; they never abstain, so a miss is only a ranking without the truth (or a baseline
+  that failed on the bundle). False alarms are left out of their numbers.
 - Calibration uses hypothesis #1 of real incidents that have one: 10 equal-width confidence
   bins; ECE = sum over bins of (bin size / total) * |accuracy - mean confidence|.
 """
@@ -46,14 +49,37 @@ class CaseResult(BaseModel):
     seconds: float = 0.0
     usage: ModelUsage | None = Field(default=None, description="tokens and cost when a model wrote the hypotheses")
     fell_back: bool = Field(default=False, description="the model failed and the engine's hypotheses were scored")
+    baseline_rankings: dict[str, list[str]] = Field(
+        default_factory=dict, description="per plain baseline (evals/baselines), its resources, best first"
+    )
+    baseline_errors: dict[str, str] = Field(default_factory=dict, description="baselines that failed on this bundle")
 
     @property
     def rank(self) -> int | None:
         """1-based position of the true resource among distinct ranked resources; None = miss."""
-        if self.false_alarm or self.error is not None or self.abstained or self.truth_resource is None:
+        if self.false_alarm or self.error is not None or self.abstained:
             return None
-        distinct = list(dict.fromkeys(self.ranked_resources))
+        return self._position(self.ranked_resources)
+
+    def baseline_rank(self, name: str) -> int | None:
+        """The same position in baseline `name`'s ranking; None = miss (or not run)."""
+        if self.false_alarm or name in self.baseline_errors:
+            return None
+        return self._position(self.baseline_rankings.get(name, []))
+
+    def _position(self, ranking: list[str]) -> int | None:
+        if self.truth_resource is None:
+            return None
+        distinct = list(dict.fromkeys(ranking))
         return distinct.index(self.truth_resource) + 1 if self.truth_resource in distinct else None
+
+
+class RankingMetrics(BaseModel):
+    """A plain baseline's numbers on a group's real incidents."""
+
+    ac1: float | None = None
+    ac3: float | None = None
+    mrr: float | None = None
 
 
 class GroupMetrics(BaseModel):
@@ -76,6 +102,7 @@ class GroupMetrics(BaseModel):
     cause_cases: int = 0
     mean_seconds: float | None = None
     p95_seconds: float | None = None
+    baselines: dict[str, RankingMetrics] = Field(default_factory=dict, description="plain baselines on the same incidents")
 
 
 class CalibrationBin(BaseModel):
@@ -141,6 +168,11 @@ def group_metrics(group: str, cases: Iterable[CaseResult]) -> GroupMetrics:
         out.cause_accuracy = _mean([
             1.0 if c.error is None and not c.abstained and c.top_cause == c.truth_cause else 0.0 for c in labelled
         ])
+    if incidents:
+        for name in sorted({n for c in incidents for n in [*c.baseline_rankings, *c.baseline_errors]}):
+            baseline_ranks = [c.baseline_rank(name) for c in incidents]
+            out.baselines[name] = RankingMetrics(ac1=ac_at(baseline_ranks, 1), ac3=ac_at(baseline_ranks, 3),
+                                                 mrr=mrr(baseline_ranks))
     seconds = [c.seconds for c in cases]
     out.mean_seconds = _mean(seconds)
     out.p95_seconds = p95(seconds)

@@ -29,6 +29,23 @@ def _table(rows: list[GroupMetrics]) -> list[str]:
     return lines
 
 
+def _versus_table(rows: list[GroupMetrics]) -> list[str]:
+    """Engine and each plain baseline side by side: AC@1, AC@3 and MRR on the same incidents."""
+    names = sorted({n for row in rows for n in row.baselines})
+    methods = ["engine", *names]
+    header = ["group", "n"] + [f"{m} {metric}" for metric in ("AC@1", "AC@3", "MRR") for m in methods]
+    lines = ["| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+    for row in rows:
+        if not row.incidents:
+            continue
+        cells = [row.group, str(row.incidents)]
+        for key in ("ac1", "ac3", "mrr"):
+            cells.append(_cell(getattr(row, key), key))
+            cells += [_cell(getattr(row.baselines[n], key) if n in row.baselines else None, key) for n in names]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
 def to_markdown(report: EvalReport) -> str:
     lines = [f"## Evaluation of `{report.bundles_dir}`", "",
              "n = real incidents, FA = false-alarm bundles (scored by specificity only); "
@@ -36,6 +53,13 @@ def to_markdown(report: EvalReport) -> str:
     lines += _table(report.groups)
     if report.by_fault:
         lines += ["", "### Per fault type", ""] + _table(report.by_fault)
+    if any(row.baselines for row in report.groups):
+        lines += ["", "### Engine against plain baselines", "",
+                  "Same real incidents; nsigma = largest robust z-score after the likely onset, last-change = most "
+                  "recently changed resource before the alarm (evals/baselines). A baseline never abstains.", ""]
+        lines += _versus_table(report.groups)
+        if report.by_fault:
+            lines += ["", "Per fault type:", ""] + _versus_table(report.by_fault)
     cal = report.calibration
     lines += ["", "### Calibration of hypothesis #1", ""]
     if cal.ece is None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from domain.models import Investigation
 from domain.errors import UserError
-from domain.settings import ReasonerOptions
+from domain.settings import Settings
 from evals.metrics import CaseResult
 from tools.bundle.format import MANIFEST
 
@@ -53,11 +53,11 @@ def _default_investigate(path: Path) -> Investigation:
     return investigate_bundle(path)
 
 
-def investigate_with(reasoner: ReasonerOptions, path: Path) -> Investigation:
-    """`investigate_bundle` with a reasoner; module-level so that `partial(investigate_with, r)` pickles."""
+def investigate_with(settings: Settings, path: Path) -> Investigation:
+    """`investigate_bundle` with these settings (a reasoner); module-level so that a partial of it pickles."""
     from agent.runner import investigate_bundle
 
-    return investigate_bundle(path, reasoner=reasoner)
+    return investigate_bundle(path, settings=settings)
 
 
 def _truth(root: Path, bundle: Path) -> CaseResult:
@@ -80,11 +80,33 @@ def _truth(root: Path, bundle: Path) -> CaseResult:
     })
 
 
-def evaluate_bundle(root: Path, bundle: Path, investigate: InvestigateFn | None = None) -> CaseResult:
+def run_baselines(bundle: Path, names: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """(rankings, errors) of the named plain baselines on one bundle, read through a BundleSource."""
+    from evals.baselines import BASELINES
+    from tools.bundle.source import BundleSource
+
+    rankings: dict[str, list[str]] = {}
+    errors: dict[str, str] = {}
+    if not names:
+        return rankings, errors
+    source = BundleSource(bundle)
+    for name in names:
+        try:
+            rankings[name] = BASELINES[name](source, source.manifest)
+        except Exception as exc:  # a baseline that breaks on one bundle is a miss for it, not a crashed eval
+            errors[name] = _one_line(exc)
+    return rankings, errors
+
+
+def evaluate_bundle(root: Path, bundle: Path, investigate: InvestigateFn | None = None,
+                    baselines: Sequence[str] = ()) -> CaseResult:
     """Investigate one bundle and score it; never raises: a failure is a result with `error`."""
     base = _truth(root, bundle)
     if base.error is not None:
         return base
+    if not base.false_alarm:
+        rankings, errors = run_baselines(bundle, baselines)
+        base = base.model_copy(update={"baseline_rankings": rankings, "baseline_errors": errors})
     started = time.perf_counter()
     try:
         result = (investigate or _default_investigate)(bundle)
@@ -121,8 +143,11 @@ def run_eval(
     workers: int | None = None,
     investigate: InvestigateFn | None = None,
     on_result: ResultCallback | None = None,
+    baselines: Sequence[str] = (),
 ) -> tuple[list[CaseResult], list[str]]:
     """Results for every scored bundle below `root` (sorted by bundle), and notes on skipped ones.
+
+    `baselines` names plain baselines (evals.baselines.BASELINES) scored beside the engine.
 
     `investigate` defaults to `agent.runner.investigate_bundle`; it must be a module-level
     function when `workers` > 1, since it is sent to worker processes.
@@ -135,12 +160,12 @@ def run_eval(
     total = len(bundles)
     if workers == 1 or total <= 1:
         for bundle in bundles:
-            results.append(evaluate_bundle(root, bundle, investigate))
+            results.append(evaluate_bundle(root, bundle, investigate, baselines))
             if on_result:
                 on_result(len(results), total, results[-1])
     else:
         with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-            futures = {pool.submit(evaluate_bundle, root, bundle, investigate): bundle for bundle in bundles}
+            futures = {pool.submit(evaluate_bundle, root, bundle, investigate, tuple(baselines)): bundle for bundle in bundles}
             for future in as_completed(futures):
                 try:
                     results.append(future.result())

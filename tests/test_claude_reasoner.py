@@ -17,7 +17,7 @@ import pytest
 from agent.reasoners.claude.compact import estimate_tokens
 from agent.runner import investigate_bundle
 from domain.models import Investigation
-from domain.settings import ReasonerOptions
+from domain.settings import ReasonerOptions, Settings
 from evals.demo import generate as demo
 from tests.model_stub import ModelStub, Reply, answer, message, overloaded, tool_use
 from tools.bundle.writer import write_bundle
@@ -63,8 +63,9 @@ def finding(inv: Investigation, resource: str, kind: str) -> str:
     return next(f.id for f in inv.findings if f.resource == resource and f.kind == kind and f.score > 0)
 
 
-def options(stub: ModelStub, **overrides) -> ReasonerOptions:
-    return ReasonerOptions(**{"name": "claude", "base_url": stub.url, "max_retries": 2, "timeout_s": 5, **overrides})
+def options(stub: ModelStub, **overrides) -> Settings:
+    reasoner = ReasonerOptions(**{"name": "claude", "base_url": stub.url, "max_retries": 2, "timeout_s": 5, **overrides})
+    return Settings.defaults().model_copy(update={"reasoner": reasoner})
 
 
 def hyp(resource: str, cause: str, cited: list[str], **extra) -> dict:
@@ -74,7 +75,7 @@ def hyp(resource: str, cause: str, cited: list[str], **extra) -> dict:
 
 def run(bundle: Path, script: list[Reply], **overrides) -> tuple[Investigation, ModelStub]:
     with ModelStub(script) as stub:
-        inv = investigate_bundle(bundle, reasoner=options(stub, **overrides))
+        inv = investigate_bundle(bundle, settings=options(stub, **overrides))
     return inv, stub
 
 
@@ -262,7 +263,7 @@ def test_injected_instructions_move_neither_ranking_nor_evidence(tmp_path: Path,
         hyp("checkout", "change", [finding(plain, "checkout", "change")], rank=2),
     ])]
     with ModelStub(obeying) as stub:
-        inv = investigate_bundle(injected, reasoner=options(stub))
+        inv = investigate_bundle(injected, settings=options(stub))
     prompt = stub.messages[0]["messages"][0]["content"][0]["text"]
     if "ignore previous instructions" in prompt:  # when a finding quotes the line, it stays inside the fence
         assert prompt.count("</untrusted-data>") == 1 and prompt.count("<tool_use") == 0

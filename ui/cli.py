@@ -9,12 +9,15 @@ see the real exceptions.
 from __future__ import annotations
 
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from domain.errors import UserError
+from domain.extras import DISTRIBUTION
+from ui.options import EndpointUrl, Profile, Region, cli_overrides, settings_from
 
 app = typer.Typer(
     add_completion=False,
@@ -25,9 +28,41 @@ app = typer.Typer(
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _version() -> str:
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"investigator {_version()}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    _version_flag: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+    ),
+    _debug: bool = typer.Option(False, "--debug", help="show the full traceback of an unexpected error"),
+) -> None:
     """Investigate AWS incidents: from a CloudWatch alarm to ranked root-cause hypotheses."""
+    # --debug is acted on by `main` (the error boundary), which sees it anywhere on the line.
+
+
+def _bundle_path(path: Path) -> Path:
+    """`path` as given, or the installed demo bundle it names when run outside a checkout."""
+    if path.exists():
+        return path
+    from evals.demo import shipped_bundle
+
+    shipped = shipped_bundle(path)
+    if shipped is None:
+        return path
+    err_console.print(f"using the demo bundle installed with the package: {shipped}", markup=False)
+    return shipped
 
 
 @app.command()
@@ -35,7 +70,7 @@ def validate(bundle: Path = typer.Argument(..., help="bundle directory holding i
     """Check a recorded-incident bundle; list every problem with its file and field."""
     from tools.bundle.validate import validate_bundle
 
-    problems = validate_bundle(bundle)
+    problems = validate_bundle(_bundle_path(bundle))
     if problems:
         for problem in problems:
             err_console.print(str(problem), markup=False)
@@ -47,9 +82,9 @@ def validate(bundle: Path = typer.Argument(..., help="bundle directory holding i
 def investigate(
     bundle: Path | None = typer.Option(None, "--bundle", help="investigate a recorded-incident bundle directory"),
     alarm: str | None = typer.Option(None, "--alarm", help="investigate a live CloudWatch alarm by name (AWS or the emulator)"),
-    region: str | None = typer.Option(None, "--region", help="with --alarm: AWS region (default: the profile's or AWS_REGION)"),
-    profile: str | None = typer.Option(None, "--profile", help="with --alarm: AWS profile from ~/.aws/config"),
-    endpoint_url: str | None = typer.Option(None, "--endpoint-url", help="with --alarm: another endpoint, e.g. the local emulator"),
+    region: Region = None,
+    profile: Profile = None,
+    endpoint_url: EndpointUrl = None,
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON (schema: docs/output-schema.md)"),
     report: Path | None = typer.Option(None, "--report", help="also write a Markdown incident report to this file"),
     reasoner: str | None = typer.Option(None, "--reasoner", help="deterministic (default, no model) or claude (see README)"),
@@ -64,21 +99,22 @@ def investigate(
 
     if (bundle is None) == (alarm is None):
         raise UserError("say what to investigate: --bundle DIR (a recorded incident) or --alarm NAME (a live alarm)")
-    from agent.reasoners.choice import reasoner_options
+    from agent.reasoners.choice import with_reasoner
 
-    options = reasoner_options(reasoner, region=region)
+    settings = with_reasoner(settings_from(region, profile, endpoint_url), reasoner)
     extra = None
     with err_console.status("investigating...") as status:
         if alarm is not None:
             from agent.live import investigate_alarm, usage_line
 
-            run = investigate_alarm(alarm, region=region, profile=profile, endpoint_url=endpoint_url,
+            run = investigate_alarm(alarm, settings=settings,
                                     on_progress=lambda node: status.update(f"investigating: {node} done"))
             investigation, extra = run.investigation, {"usage": run.usage.model_dump(mode="json")}
             err_console.print(usage_line(run.usage), markup=False)
         else:
-            investigation = investigate_bundle(bundle, reasoner=options,
-                                               on_progress=lambda node: status.update(f"investigating: {node} done"))
+            investigation = investigate_bundle(
+                _bundle_path(bundle), settings=settings, on_progress=lambda node: status.update(f"investigating: {node} done")
+            )
     if investigation.reasoner is not None:
         from agent.reasoners.claude.cost import usage_line as model_usage_line
 
@@ -101,18 +137,19 @@ def investigate(
 def record(
     alarm: str = typer.Option(..., "--alarm", help="name of the CloudWatch alarm"),
     out: Path = typer.Option(..., "--out", help="bundle directory to write (created; must be empty or absent)"),
-    region: str | None = typer.Option(None, "--region", help="AWS region (default: the profile's or AWS_REGION)"),
-    profile: str | None = typer.Option(None, "--profile", help="AWS profile from ~/.aws/config"),
-    endpoint_url: str | None = typer.Option(None, "--endpoint-url", help="another endpoint, e.g. the local emulator"),
+    region: Region = None,
+    profile: Profile = None,
+    endpoint_url: EndpointUrl = None,
 ) -> None:
     """Investigate a live alarm and write everything it read (secrets redacted) as a replayable bundle."""
     from agent.live import investigate_alarm, usage_line
 
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"{out} exists and is not an empty directory: pass a new --out path")
+    settings = settings_from(region, profile, endpoint_url)
     with err_console.status(f"investigating alarm {alarm}") as status:
         run = investigate_alarm(
-            alarm, region=region, profile=profile, endpoint_url=endpoint_url, record_to=out,
+            alarm, settings=settings, record_to=out,
             on_progress=lambda node: status.update(f"investigating: {node} done"),
         )
     top = run.investigation.hypotheses[0] if run.investigation.hypotheses else None
@@ -120,6 +157,18 @@ def record(
     Console(highlight=False, soft_wrap=True).print(f"recorded {out}: {verdict}", markup=False)
     err_console.print(usage_line(run.usage), markup=False)
     err_console.print(f"replay it with: investigator investigate --bundle {out}", markup=False)
+
+
+@app.command("config")
+def show_config(region: Region = None, profile: Profile = None, endpoint_url: EndpointUrl = None) -> None:
+    """Print the effective settings and where each value came from."""
+    from domain.settings import config_path, explain
+
+    settings = settings_from(region, profile, endpoint_url)
+    out = Console(highlight=False, soft_wrap=True)
+    out.print(f"config file: {config_path()}" + ("" if config_path().is_file() else " (absent)"), markup=False)
+    for key, value, origin in explain(settings, **cli_overrides(region, profile, endpoint_url)):
+        out.print(f"{key} = {value!r}  (from {origin})", markup=False)
 
 
 from tools.emulator.cli import emulator_app  # noqa: E402 - registered here, heavy imports stay inside
@@ -141,8 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: the error boundary around the typer app."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
-    if debug:
-        args.remove("--debug")
+    if debug:  # accepted anywhere on the line; the root callback declares it (and shows it in --help)
+        args = ["--debug"] + [a for a in args if a != "--debug"]
     try:
         # standalone mode: typer reports usage errors itself (exit 2) and turns Exit into SystemExit.
         app(args=args, prog_name="investigator", standalone_mode=True)

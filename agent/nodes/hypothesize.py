@@ -19,8 +19,8 @@ def hypothesize(state: InvestigationState, runtime: Runtime[Context]) -> dict:
         "abstained": ranking.abstained,
         "abstain_reason": ranking.abstain_reason,
     }
-    options = runtime.context.reasoner
-    if options is None or options.name == "deterministic":
+    options = runtime.context.settings.reasoner
+    if options.name == "deterministic":
         return update
     from agent.reasoners.claude.client import build_client
     from agent.reasoners.claude.reasoner import ClaudeReasoner, ReasoningInput

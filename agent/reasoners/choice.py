@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from domain.errors import UserError
-from domain.settings import ReasonerOptions, load_settings
+from domain.settings import Settings
 
 
-def reasoner_options(name: str | None, *, region: str | None = None) -> ReasonerOptions:
-    """The reasoner settings with `--reasoner` applied; a UserError saying what to set for claude."""
+def with_reasoner(settings: Settings, name: str | None) -> Settings:
+    """`settings` with `--reasoner NAME` applied; a UserError saying what to set when claude cannot run."""
     if name is not None and name not in ("deterministic", "claude"):
         raise UserError(f"--reasoner must be deterministic or claude, not {name!r}")
-    settings = load_settings(reasoner={"name": name} if name else None)
-    options = settings.reasoner
-    if options.name != "claude":
-        return options
-    from agent.reasoners.claude.client import missing_credentials
+    options = settings.reasoner.model_copy(update={"name": name}) if name else settings.reasoner
+    if options.name == "claude":
+        from agent.reasoners.claude.client import missing_credentials
 
-    if options.provider == "bedrock" and options.region is None:
-        options = options.model_copy(update={"region": region or settings.resolved_aws().region})
-    problem = missing_credentials(options)
-    if problem:
-        raise UserError(problem)
-    return options
+        if options.provider == "bedrock" and options.region is None:
+            options = options.model_copy(update={"region": settings.aws.region})
+        problem = missing_credentials(options)
+        if problem:
+            raise UserError(problem)
+    return settings.model_copy(update={"reasoner": options})

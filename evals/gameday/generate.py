@@ -18,9 +18,10 @@ import pandas as pd
 
 from domain.models import ChangeEvent, GroundTruth, HealthEvent, TimeWindow
 from domain.errors import UserError
-from evals.gameday import alarm, distractors, logs, metrics, spans
+from evals.gameday import alarm, distractors, logs, metrics, shapes, spans
+from evals.gameday import realistic  # noqa: F401  (importing it registers the realistic families)
 from evals.gameday.app import reference_app
-from evals.gameday.scenario import REGISTRY, Distractor, Injection, ScenarioSpec
+from evals.gameday.scenario import REGISTRY, SUITES, Distractor, Injection, ScenarioSpec
 from evals.gameday.scenarios import autoscaling_changes  # importing it registers the scenarios
 from evals.gameday.sim import Simulation
 from tools.bundle.format import IncidentManifest
@@ -57,8 +58,11 @@ def bundle_id(name: str, seed: int) -> str:
     return f"gameday-{hashlib.sha1(f'{name}:{seed}'.encode()).hexdigest()[:10]}"
 
 
-def scenario_names() -> list[str]:
-    return list(REGISTRY)
+def scenario_names(suite: str | None = None) -> list[str]:
+    """Every scenario, or those of one suite (classic, realistic)."""
+    if suite is not None and suite not in SUITES:
+        raise UserError(f"unknown suite {suite!r}; valid suites: {', '.join(SUITES)}")
+    return [name for name, (spec, _) in REGISTRY.items() if suite is None or spec.suite == suite]
 
 
 def spec_of(name: str) -> ScenarioSpec:
@@ -73,7 +77,8 @@ def build(name: str, seed: int) -> GeneratedIncident:
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     start = EPOCH + timedelta(days=seed % 365, hours=int(rng.integers(5, 20)), minutes=int(rng.integers(0, 60)))
     app = reference_app()
-    sim = Simulation(app, start, MINUTES, rng, base_rps=float(rng.uniform(45, 75)))
+    base_rps = float(rng.uniform(45, 75))
+    sim = Simulation(app, start, MINUTES, rng, base_rps=base_rps)
     inj = Injection(app=app, sim=sim, rng=rng, onset=int(rng.integers(92, 113)))
     inject(inj)
     distractors.add_all(inj)
@@ -86,6 +91,13 @@ def build(name: str, seed: int) -> GeneratedIncident:
     end = min(MINUTES, alarm_minute + AFTER_ALARM)
     end_time = sim.times[end - 1]
     window = TimeWindow(start=sim.times[alarm_minute - WINDOW_BEFORE_ALARM], end=end_time)
+    traces = spans.render(sim, end)
+    recording = shapes.apply(inj, shapes.Recording(
+        window=window, baseline=TimeWindow(start=sim.times[0], end=window.start), metrics=book.frame(end),
+        logs=logs.render(sim, end, traces), spans=traces,
+        changes=sorted((c for c in inj.changes if c.time <= end_time), key=lambda c: c.time),
+    ), trigger, alarm_minute, base_rps)
+    cause = inj.cause or spec.cause
     # Nothing the investigation reads names the scenario: players of a game day, and the
     # analysis, must find the cause from the evidence. ground_truth and NOTES.md hold the answer.
     manifest = IncidentManifest(
@@ -94,17 +106,15 @@ def build(name: str, seed: int) -> GeneratedIncident:
         description="Game-day incident on the reference shop application (evals/gameday). "
                     "The answer is in ground_truth and in NOTES.md, for the facilitator.",
         trigger=trigger,
-        window=window,
-        baseline=TimeWindow(start=sim.times[0], end=window.start),
+        window=recording.window,
+        baseline=recording.baseline,
         topology=app.topology,
         ground_truth=(GroundTruth(fault=spec.fault, false_alarm=True) if inj.false_alarm
-                      else GroundTruth(resource=inj.root, cause=spec.cause, fault=spec.fault)),
+                      else GroundTruth(resource=inj.root, cause=cause, fault=spec.fault)),
     )
-    traces = spans.render(sim, end)
     return GeneratedIncident(
-        spec=spec, seed=seed, manifest=manifest, metrics=book.frame(end), logs=logs.render(sim, end, traces),
-        spans=traces, changes=sorted((c for c in inj.changes if c.time <= end_time), key=lambda c: c.time),
-        health=inj.health, onset=sim.times[inj.onset], distractors=inj.distractors, summary=inj.summary,
+        spec=spec, seed=seed, manifest=manifest, metrics=recording.metrics, logs=recording.logs,
+        spans=recording.spans, changes=recording.changes, health=inj.health, onset=sim.times[inj.onset], distractors=inj.distractors, summary=inj.summary,
     )
 
 
@@ -112,7 +122,7 @@ def notes(incident: GeneratedIncident) -> str:
     """NOTES.md: what was injected, for the game-day facilitator (the investigation never reads it)."""
     lines = [
         f"# {incident.manifest.id}: {incident.spec.name}, seed {incident.seed}", "",
-        f"- scenario: {incident.spec.name} ({incident.spec.cause})",
+        f"- scenario: {incident.spec.name} ({incident.manifest.ground_truth.cause or incident.spec.cause})",
         f"- root cause: `{incident.manifest.ground_truth.resource or 'none (false alarm)'}` — {incident.summary}",
         f"- onset: {incident.onset.isoformat()}",
         f"- alarm: {incident.manifest.trigger.alarm_name} at {incident.manifest.trigger.state_change_time.isoformat()}",
@@ -131,9 +141,9 @@ def write(incident: GeneratedIncident, out: Path) -> Path:
 
 
 def suite(out: Path, names: Sequence[str] | None = None, seeds: Sequence[int] | None = None,
-          progress: Callable[[str], None] | None = None) -> list[Path]:
-    """Write every (scenario, seed) bundle under `out`; returns the bundle paths."""
-    chosen = list(names) if names else scenario_names()
+          progress: Callable[[str], None] | None = None, suite_name: str | None = None) -> list[Path]:
+    """Write every (scenario, seed) bundle under `out` (of one suite when named); returns the paths."""
+    chosen = list(names) if names else scenario_names(suite_name)
     for name in chosen:
         spec_of(name)
     paths = []

@@ -23,6 +23,10 @@ from evals.gameday.metrics import MetricBook
 from evals.gameday.sim import Simulation
 
 
+Suite = Literal["classic", "realistic"]
+SUITES: tuple[str, ...] = ("classic", "realistic")
+
+
 class ScenarioSpec(BaseModel):
     """The catalogue entry `investigator gameday list` shows."""
 
@@ -31,6 +35,22 @@ class ScenarioSpec(BaseModel):
     root_kind: str  # CloudFormation type of the root-cause resource
     fault: str
     description: str
+    # classic: the first 15 scenarios; realistic: families shaped like real recordings (docs/gameday.md)
+    suite: Suite = "classic"
+
+
+@dataclass
+class Shape:
+    """How the recording differs from the simulator's tidy default (evals/gameday/shapes.py).
+
+    The default is a 60-minute window before the alarm with the normal period right before it,
+    every metric at one-minute resolution and the alarmed series present.
+    """
+
+    window_opens_after_onset: bool = False  # the window opens with the fault already in effect
+    baseline_days_away: float | None = None  # the normal period is this many days before the incident
+    resolution_s: int = 60  # 300: five-minute datapoints (but the alarmed series); 1: one-second app metrics
+    drop_alarm_series: bool = False  # the alarmed metric is not in the recording
 
 
 @dataclass(frozen=True)
@@ -52,7 +72,7 @@ class AlarmSpec:
 class Distractor(BaseModel):
     """Something in the telemetry that is not the cause (recorded for NOTES.md and the tests)."""
 
-    kind: Literal["benign-change", "noisy-metric", "louder-upstream"]
+    kind: Literal["benign-change", "noisy-metric", "louder-upstream", "slow-creep", "small-drift"]
     resource: str
     minute: int
     detail: str
@@ -73,6 +93,8 @@ class Injection:
     edits: list[Callable[[MetricBook], None]] = field(default_factory=list)
     distractors: list[Distractor] = field(default_factory=list)
     summary: str = ""
+    shape: Shape = field(default_factory=Shape)
+    cause: Cause | None = None  # set by families that wrap another scenario's fault: that fault's cause
 
     def at(self, minute: float) -> datetime:
         return self.sim.start + timedelta(minutes=minute)
@@ -114,9 +136,11 @@ ScenarioFn = Callable[[Injection], None]
 REGISTRY: dict[str, tuple[ScenarioSpec, ScenarioFn]] = {}
 
 
-def scenario(name: str, cause: Cause, root_kind: str, fault: str, description: str) -> Callable[[ScenarioFn], ScenarioFn]:
+def scenario(name: str, cause: Cause, root_kind: str, fault: str, description: str,
+             suite: Suite = "classic") -> Callable[[ScenarioFn], ScenarioFn]:
     def register(fn: ScenarioFn) -> ScenarioFn:
-        REGISTRY[name] = (ScenarioSpec(name=name, cause=cause, root_kind=root_kind, fault=fault, description=description), fn)
+        REGISTRY[name] = (ScenarioSpec(name=name, cause=cause, root_kind=root_kind, fault=fault, description=description,
+                                       suite=suite), fn)
         return fn
 
     return register

@@ -60,6 +60,7 @@ class Simulation:
         self.edge_errors: dict[tuple[str, str], np.ndarray] = {}
         self.alive = {s: np.ones((NZ, minutes)) for s in SERVICES}  # share of each AZ's tasks running
         self.cpu_extra = {s: np.zeros(minutes) for s in SERVICES}
+        self.max_tasks = {s: 3 * svc.tasks for s, svc in SERVICES.items()}  # the scalable target's MaxCapacity
         self.az_delay = np.zeros((NZ, minutes))  # extra network delay for packets to or from each AZ, ms
         self.deploys: dict[str, list[int]] = {}  # minutes at which a service's tasks were replaced
         self.extra_logs: list[tuple[int, str, str, str]] = []  # (minute, node, level, template)
@@ -153,7 +154,7 @@ class Simulation:
                 starting = any(ready > t for ready, _ in pending)
                 if t >= 3 and min(cpu[t - 2:t + 1]) > 70.0 and not starting:
                     # Target tracking at 60 % CPU; new Fargate tasks take two to three minutes to run.
-                    add = min(int(np.ceil(wanted * (min(cpu[t], 200.0) / 60.0 - 1.0))), 3 * svc.tasks - int(wanted))
+                    add = min(int(np.ceil(wanted * (min(cpu[t], 200.0) / 60.0 - 1.0))), self.max_tasks[name] - int(wanted))
                     if add > 0:
                         pending.append((t + 2 + int(self.rng.integers(0, 2)), add))
                         self.scaling_events.append((t, name, int(wanted), int(wanted) + add))

@@ -18,6 +18,7 @@ import pytest
 from crafted_bundles import queue_outage
 
 from agent.live import investigate_alarm
+from domain.settings import load_settings
 from tools.aws.source import AwsSettings
 from tools.emulator.scenario import load_scenario
 from tools.emulator.seed import seed
@@ -63,8 +64,8 @@ def test_policy_lists_exactly_the_read_only_actions_the_tools_call(tmp_path, mon
         seed(scenario, endpoint)
         _create_resources(endpoint, region)
         # One event per log slice forces the cut log read, and with it the Logs Insights count.
-        run = investigate_alarm(scenario.alarm_name, region=region, endpoint_url=endpoint,
-                                settings=AwsSettings(max_events_per_slice=1))
+        run = investigate_alarm(scenario.alarm_name, settings=load_settings(aws={"region": region, "endpoint_url": endpoint}),
+                                limits=AwsSettings(max_events_per_slice=1))
         health = run.target.source.health(run.target.window).data
 
     topology = run.target.source.topology().data

@@ -20,6 +20,7 @@ import pytest
 from crafted_bundles import database_saturation, queue_outage
 
 from domain.errors import UserError
+from domain.settings import Settings, load_settings
 from agent.runner import investigate_bundle
 from agent.live import investigate_alarm
 from tools.bundle.validate import load_manifest, validate_bundle
@@ -30,6 +31,10 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "evals" / "demo" / "bad-deploy"
+
+
+def _settings(region: str, endpoint_url: str) -> Settings:
+    return load_settings(aws={"region": region, "endpoint_url": endpoint_url})
 
 
 @pytest.fixture
@@ -84,7 +89,7 @@ def test_live_investigation_ranks_like_the_offline_replay_and_its_recording_too(
         assert manifest.ground_truth is not None and offline[0] == manifest.ground_truth.resource
 
     recording = tmp_path / "recorded"
-    run = investigate_alarm(state.alarm_name, region=state.region, endpoint_url=state.endpoint_url, record_to=recording)
+    run = investigate_alarm(state.alarm_name, settings=_settings(state.region, state.endpoint_url), record_to=recording)
     assert _top(run.investigation) == offline
     # The emulator answered every source: nothing was denied or missing.
     assert not [f for f in run.investigation.findings if f.kind == "gap"], [f.summary for f in run.investigation.findings if f.kind == "gap"]
@@ -143,8 +148,8 @@ def test_unimplemented_operations_fail_fast_with_an_aws_error(emulator, credenti
 def test_bad_input_gives_one_actionable_line(emulator, credentials, tmp_path):
     state, bundle = emulator
     with pytest.raises(UserError, match="no alarm named 'nope'"):
-        investigate_alarm("nope", region=state.region, endpoint_url=state.endpoint_url)
+        investigate_alarm("nope", settings=_settings(state.region, state.endpoint_url))
     with pytest.raises(UserError, match=f"port {state.port} .* already in use|already running"):
         start_emulator(tmp_path / "other", incident=bundle, port=state.port)
     with pytest.raises(UserError, match="cannot reach the AWS endpoint"):
-        investigate_alarm(state.alarm_name, region=state.region, endpoint_url=f"http://127.0.0.1:{free_port()}")
+        investigate_alarm(state.alarm_name, settings=_settings(state.region, f"http://127.0.0.1:{free_port()}"))

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -54,9 +53,8 @@ class ClientFactory:
             return self._session or self._new_session()
 
     def _new_session(self) -> boto3.Session:
-        # botocore reads AWS_DEFAULT_REGION only; AWS_REGION is what the other SDKs and CLI v2 read.
-        region = self.target.region or os.environ.get("AWS_REGION") or None
-        self._session = boto3.Session(profile_name=self.target.profile, region_name=region)
+        # AWS_REGION (which botocore alone does not read) reaches here through the settings.
+        self._session = boto3.Session(profile_name=self.target.profile, region_name=self.target.region)
         return self._session
 
     @property

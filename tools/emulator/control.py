@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from domain.errors import UserError
+from domain.extras import missing_extra
 from tools.emulator.server import HOST
 from tools.emulator.state import LOG_FILE, STATE_FILE, EmulatorState, is_emulator_process, read_state
 
@@ -55,7 +56,7 @@ def start_emulator(
     import importlib.util
 
     if importlib.util.find_spec("moto") is None:
-        raise UserError("the emulator needs moto's server: pip install 'aws-incident-investigator[emulator]'")
+        raise missing_extra("emulator", "the local AWS emulator", "moto")
     state_file = state_dir / STATE_FILE
     running = read_state(state_file)
     if running is not None and is_emulator_process(running.pid):

@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from domain.extras import require
 from tools.emulator.state import EmulatorState, write_state
 
 HOST = "127.0.0.1"
@@ -26,6 +27,7 @@ HOST = "127.0.0.1"
 
 def make_server(port: int, scenario: Any) -> Any:
     """A threaded WSGI server on 127.0.0.1:port (0 picks a free port)."""
+    require("moto.moto_server.werkzeug_app", extra="emulator", purpose="the local AWS emulator")
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from werkzeug.serving import make_server as werkzeug_server
 
