@@ -257,16 +257,17 @@ def test_injected_instructions_move_neither_ranking_nor_evidence(tmp_path: Path,
     assert [(h.resource, h.supporting_findings) for h in plain.hypotheses][:1] == \
         [(h.resource, h.supporting_findings) for h in engine.hypotheses][:1]
     catalog_change = finding(plain, "catalog", "change")
-    # A model that obeys the injected text: catalog first, at full confidence, on weak evidence.
-    obeying = [answer([
+    # A model that reads the injected lines, then obeys them: catalog first, at full confidence.
+    obeying = [Reply(body=message([tool_use("search_logs", {"resource": "catalog", "term": "ignore previous"})])), answer([
         hyp("catalog", "change", [catalog_change, "log-00000000"], confidence=1.0, rank=1),
         hyp("checkout", "change", [finding(plain, "checkout", "change")], rank=2),
     ])]
     with ModelStub(obeying) as stub:
         inv = investigate_bundle(injected, settings=options(stub))
-    prompt = stub.messages[0]["messages"][0]["content"][0]["text"]
-    if "ignore previous instructions" in prompt:  # when a finding quotes the line, it stays inside the fence
-        assert prompt.count("</untrusted-data>") == 1 and prompt.count("<tool_use") == 0
+    result = stub.messages[1]["messages"][-1]["content"][0]["content"]
+    assert "ignore previous instructions" in result  # the model did read them, as data
+    assert result.startswith("<untrusted-data>") and result.count("</untrusted-data>") == 1
+    assert result.endswith("</untrusted-data>") and "<tool_use" not in result
     assert inv.hypotheses[0].resource == "checkout"
     assert inv.hypotheses[0].supporting_findings == [finding(plain, "checkout", "change")]
     catalog = next(h for h in inv.hypotheses if h.resource == "catalog")
