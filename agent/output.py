@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.models import Investigation
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def to_json(investigation: Investigation, extra: dict[str, Any] | None = None) -> dict[str, Any]:

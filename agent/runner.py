@@ -10,6 +10,7 @@ from pathlib import Path
 from domain.models import Investigation, TimeWindow, Trigger
 from domain.settings import Settings
 from agent.graph import build_graph
+from agent.reasoners.base import Reasoner
 from agent.state import Context, InvestigationInput
 from tools.source import TelemetrySource
 
@@ -31,13 +32,16 @@ def investigate(
     clock: Callable[[], datetime] | None = None,
     settings: Settings | None = None,
     on_progress: ProgressCallback | None = None,
+    reasoner: Reasoner | None = None,
 ) -> Investigation:
-    """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes.
+    """Investigate `trigger` against `source`; `on_progress` hears each node as it finishes;
+    `reasoner` words the hypotheses (default: the deterministic one).
 
     `settings` default to `Settings.defaults()`: a library caller's environment is not read."""
     graph = build_graph()
     context = Context(
-        source=source, clock=clock or (lambda: trigger.state_change_time), settings=settings or Settings.defaults()
+        source=source, clock=clock or (lambda: trigger.state_change_time), settings=settings or Settings.defaults(),
+        reasoner=reasoner,
     )
     payload = InvestigationInput(
         investigation_id=investigation_id(trigger), trigger=trigger, window=window, baseline=baseline
@@ -54,7 +58,8 @@ def investigate(
 
 
 def investigate_bundle(
-    path: Path, *, settings: Settings | None = None, on_progress: ProgressCallback | None = None
+    path: Path, *, settings: Settings | None = None, on_progress: ProgressCallback | None = None,
+    reasoner: Reasoner | None = None,
 ) -> Investigation:
     """Replay a recorded bundle: its trigger, window and baseline, read through BundleSource."""
     from tools.bundle.source import BundleSource
@@ -63,5 +68,5 @@ def investigate_bundle(
     manifest = source.manifest
     return investigate(
         source, manifest.trigger, manifest.window, manifest.baseline,
-        clock=lambda: manifest.window.end, settings=settings, on_progress=on_progress,
+        clock=lambda: manifest.window.end, settings=settings, on_progress=on_progress, reasoner=reasoner,
     )

@@ -14,6 +14,7 @@ from typing import Annotated, Callable
 
 from pydantic import BaseModel, Field
 
+from agent.reasoners.base import Reasoner
 from domain.models import Finding, Hypothesis, Investigation, ReasonerReport, TimeWindow, Topology, Trigger
 from domain.settings import Settings
 from tools.source import TelemetrySource
@@ -69,3 +70,5 @@ class Context:
     source: TelemetrySource
     clock: Callable[[], datetime] = field(default=_utc_now)
     settings: Settings = field(default_factory=Settings.defaults)
+    # Writes the hypotheses' words; None is the deterministic reasoner (no LLM).
+    reasoner: Reasoner | None = None

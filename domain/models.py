@@ -8,25 +8,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from domain.findings import DETAILS_OF_KIND, FindingDetails
+from domain.times import as_utc
 
 Domain = Literal["network", "infrastructure", "application"]
 Cause = Literal["dependency", "component", "constraint", "traffic", "change", "unknown"]
 FindingKind = Literal["metric", "log", "trace", "change", "health", "gap"]
 Direction = Literal["up", "down"]
-
-CAUSES: tuple[str, ...] = ("dependency", "component", "constraint", "traffic", "change", "unknown")
-
-
-def as_utc(value: datetime) -> datetime:
-    """Return `value` as an aware UTC datetime (naive values are taken to be UTC)."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
-
 
 class Model(BaseModel):
     """Base for all domain models: strict about unknown fields so typos in bundles surface."""
@@ -194,38 +187,6 @@ class GroundTruth(Model):
     false_alarm: bool = False
 
 
-class MetricSeries(Model):
-    resource: str
-    namespace: str
-    metric: str
-    stat: str
-    dimensions: dict[str, str] = Field(default_factory=dict)
-    timestamps: list[datetime]
-    values: list[float]
-
-
-class LogRecord(Model):
-    timestamp: datetime
-    resource: str
-    log_group: str = ""
-    log_stream: str = ""
-    message: str
-    trace_id: str | None = None
-
-
-class Span(Model):
-    trace_id: str
-    span_id: str
-    parent_id: str | None = None
-    service: str
-    operation: str = ""
-    start: datetime
-    end: datetime
-    error: bool = False
-    fault: bool = False
-    status: str | None = None
-
-
 class ChangeEvent(Model):
     """A CloudTrail-shaped record of something that changed."""
 
@@ -273,8 +234,10 @@ class Evidence(Model):
     sample_logs: list[str] = Field(default_factory=list)
     trace_ids: list[str] = Field(default_factory=list)
     event_ids: list[str] = Field(default_factory=list)
-    console_link: str | None = None
-    details: dict[str, float | int | str] = Field(default_factory=dict)
+    console_link: str | None = Field(default=None, description="deep link to the AWS console (tools/links.py)")
+    details: FindingDetails | None = Field(
+        default=None, description="typed facts of the finding's kind; filled with that kind's defaults when absent"
+    )
 
 
 class Finding(Model):
@@ -291,10 +254,21 @@ class Finding(Model):
     direction: Direction | None = None
     evidence: Evidence = Field(default_factory=Evidence)
 
+    @model_validator(mode="after")
+    def _details_of_kind(self) -> "Finding":
+        details = self.evidence.details
+        if details is None:
+            self.evidence.details = DETAILS_OF_KIND[self.kind]()
+        elif details.kind != self.kind:
+            raise ValueError(f"a {self.kind} finding cannot carry {details.kind} details")
+        return self
+
     @staticmethod
-    def make_id(kind: str, resource: str, signal: str) -> str:
-        """Stable id: the same observation gets the same id on every run and rerun."""
-        digest = hashlib.sha1(f"{kind}|{resource}|{signal}".encode()).hexdigest()[:8]
+    def make_id(kind: str, resource: str, key: str) -> str:
+        """Stable id from what was measured (`key`: a metric's namespace/metric/stat/dimensions,
+        a log template's key, a trace test, an event id), never from text that grows with the
+        data: the same observation gets the same id on every run and rerun."""
+        digest = hashlib.sha1(f"{kind}|{resource}|{key}".encode()).hexdigest()[:8]
         return f"{kind}-{digest}"
 
 

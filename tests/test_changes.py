@@ -112,5 +112,5 @@ def test_an_autoscalers_own_action_is_a_scaling_reaction_never_a_suspect() -> No
     deploy.actor = "arn:aws:sts::123456789012:assumed-role/deployer/ci"
     assert change_kind(scale_out) == "scaling"
     reaction, suspect = change_findings([scale_out, deploy], reference=ONSET)
-    assert reaction.score == 0.0 and reaction.evidence.details.get("automatic") == 1
-    assert suspect.score > 0.9 and "automatic" not in suspect.evidence.details
+    assert reaction.score == 0.0 and reaction.evidence.details.automatic is True
+    assert suspect.score > 0.9 and suspect.evidence.details.automatic is False

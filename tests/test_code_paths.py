@@ -86,7 +86,7 @@ def test_an_onset_before_the_alarm_is_tried_among_the_candidate_splits() -> None
     found = failing_call_findings(logs, spans, empty_logs, empty_spans, splits=[SPLIT, late])
     assert [f.resource for f in found] == ["B"]
     assert found[0].score > 0.99 > alone[0].score
-    assert found[0].evidence.details["calls_after"] == 20
+    assert found[0].evidence.details.calls_after == 20
 
 
 def test_a_few_errors_or_calls_without_lines_say_nothing() -> None:

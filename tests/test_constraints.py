@@ -45,4 +45,4 @@ def test_a_daily_expiry_metric_with_one_point_in_the_window_is_still_read() -> N
     # ACM publishes DaysToExpiry once a day: one point, no sampling period to measure.
     findings = constraint_findings(_expiry([0.0]), INCIDENT)
     assert [f.resource for f in findings] == ["cert"]
-    assert findings[0].evidence.details["period_s"] == 0
+    assert findings[0].evidence.details.period_s == 0

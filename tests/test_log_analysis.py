@@ -96,16 +96,18 @@ def test_a_new_exception_in_one_service_is_found_there_only() -> None:
     assert top.evidence.baseline_value == 0.0
     assert top.evidence.incident_value == pytest.approx(4.0)
     assert top.evidence.unit == "lines/min"
-    assert top.evidence.details["exception_class"] == "java.lang.IllegalStateException"
-    assert str(top.evidence.details["exception_message"]).startswith("stock pool exhausted")
-    assert top.evidence.details["incident_count"] == 20 and top.evidence.details["baseline_count"] == 0
+    assert top.evidence.details.exception_class == "java.lang.IllegalStateException"
+    assert str(top.evidence.details.exception_message).startswith("stock pool exhausted")
+    assert top.evidence.details.incident_count == 20 and top.evidence.details.baseline_count == 0
     assert top.evidence.sample_logs[0].startswith("ERROR c.e.OrderService - reserve failed for order 5000")
     assert len(top.evidence.sample_logs) == 3
     assert top.evidence.trace_ids == ["err0000", "err0001", "err0002"]
-    assert top.id == Finding.make_id("log", "B", top.signal)
+    # The id names the template by its first line as masked, not by the mined text.
+    assert top.evidence.details.template_key.startswith("ERROR c.e.OrderService - reserve failed for order <*>")
+    assert top.id == Finding.make_id("log", "B", f"template {top.evidence.details.template_key}")
     # Exact test: 20 of 20 lines in the incident when at most 1.5x the baseline rate
     # would put each line there with p0 = 1.5*5 / (1.5*5 + 10) = 0.4286: p = 0.4286^20.
-    assert top.evidence.details["p_value"] == pytest.approx((7.5 / 17.5) ** 20, rel=1e-2)
+    assert top.evidence.details.p_value == pytest.approx((7.5 / 17.5) ** 20, rel=1e-2)
     assert top.score > 0.99
 
 
@@ -140,7 +142,7 @@ def test_a_usual_heartbeat_that_stops_is_a_down_finding() -> None:
     # Equal rates (within 1.5x) would put each of the 63 heartbeats in the incident with
     # p0 = 5 / (5 + 1.5*10) = 0.25; seeing 3 or fewer there:
     expected = sum(math.comb(63, i) * 0.25**i * 0.75 ** (63 - i) for i in range(4))
-    assert down.evidence.details["p_value"] == pytest.approx(expected, rel=1e-2)
+    assert down.evidence.details.p_value == pytest.approx(expected, rel=1e-2)
     assert down.score > 0.5
 
 
@@ -204,8 +206,8 @@ def test_without_baseline_the_start_of_the_incident_window_is_the_reference() ->
     assert findings
     top = max(findings, key=lambda f: f.score)
     assert top.signal.startswith("new error template: ")
-    assert "no baseline" in str(top.evidence.details["reference"])
-    assert top.evidence.details["exception_class"] == "java.lang.OutOfMemoryError"
+    assert "no baseline" in str(top.evidence.details.reference)
+    assert top.evidence.details.exception_class == "java.lang.OutOfMemoryError"
 
 
 def test_empty_incident_gives_no_findings() -> None:
@@ -298,10 +300,10 @@ def test_lines_before_the_onset_join_the_reference() -> None:
     top = max(findings, key=lambda f: f.score)
     assert top.signal.startswith("new error template: ")
     # Reference: 10 baseline minutes + 5 normal minutes before the onset; incident: 5 minutes.
-    assert top.evidence.details["baseline_minutes"] == pytest.approx(15.0)
-    assert top.evidence.details["incident_minutes"] == pytest.approx(5.0)
-    assert "before the onset" in str(top.evidence.details["reference"])
-    assert top.evidence.details["p_value"] == pytest.approx((7.5 / 22.5) ** 20, rel=1e-2)
+    assert top.evidence.details.baseline_minutes == pytest.approx(15.0)
+    assert top.evidence.details.incident_minutes == pytest.approx(5.0)
+    assert "before the onset" in str(top.evidence.details.reference)
+    assert top.evidence.details.p_value == pytest.approx((7.5 / 22.5) ** 20, rel=1e-2)
 
 
 def test_records_outside_the_windows_are_not_counted() -> None:

@@ -208,7 +208,7 @@ def test_a_two_point_baseline_is_a_loose_reference_not_none() -> None:
     # is assumed. A sustained doubling (z = 10) is found; a 5 % wobble (z = 0.5) is not.
     doubled = _find(_series("api", "latency", [100.0, 100.0], _wiggly(100, 5) + [200.0] * 25))
     assert [f.resource for f in doubled] == ["api"]
-    assert doubled[0].evidence.details["z"] == pytest.approx(10.0)
+    assert doubled[0].evidence.details.z == pytest.approx(10.0)
     wobble = _find(_series("api", "latency", [100.0, 100.0], [105.0] * 30))
     assert wobble == []
 
@@ -219,7 +219,7 @@ def test_a_two_point_baseline_of_a_percentage_near_its_bound_varies_by_its_dista
     # A fall to 91 % (z ~ 14) is found, though it is within 10 % of the level.
     fall = _find(_series("site", "availability", [100.0, 99.2], [99.6] * 5 + [91.0] * 25))
     assert [f.resource for f in fall] == ["site"]
-    assert fall[0].evidence.details["z"] == pytest.approx((99.6 - 91.0) / (1.4826 * 0.4), rel=1e-3)
+    assert fall[0].evidence.details.z == pytest.approx((99.6 - 91.0) / (1.4826 * 0.4), rel=1e-3)
     # A utilisation far from both bounds keeps the share of its level: 40 -> 42 is no shift.
     quiet = _find(_series("db", "CPUUtilization", [40.0, 40.0], [42.0] * 30))
     assert quiet == []
@@ -233,10 +233,10 @@ def test_a_short_baseline_percentage_of_few_requests_moves_in_steps_of_one_reque
     # (z = 1). With 500 requests the same fall is 100 failures, far beyond a step of 0.2 points.
     few = _find(_series("fn", "availability", [100.0, 100.0], [80.0] * 30),
                 _series("fn", "requests", [5.0, 5.0], [5.0] * 30, stat="Sum"))
-    assert [f for f in few if f.evidence.details["metric"] == "availability"] == []
+    assert [f for f in few if f.evidence.details.metric == "availability"] == []
     many = _find(_series("svc", "availability", [100.0, 100.0], [80.0] * 30),
                  _series("svc", "requests", [500.0, 500.0], [500.0] * 30, stat="Sum"))
-    assert [f.evidence.details["metric"] for f in many] == ["availability"]
+    assert [f.evidence.details.metric for f in many] == ["availability"]
 
 
 def test_percentages_are_recognised_by_name() -> None:
@@ -250,9 +250,9 @@ def test_a_client_side_metric_names_the_resource_that_reported_it() -> None:
     frame["dimensions"] = json.dumps({"Dependency": "gateway", "Service": "payments"})
     findings = metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM,
                                named_resources={"gateway", "payments"})
-    assert [f.evidence.details.get("reported_by") for f in findings if f.resource == "gateway"] == ["payments"]
+    assert [f.evidence.details.reported_by for f in findings if f.resource == "gateway"] == [["payments"]]
     own = _find(_series("gateway", "Errors", _wiggly(100, 60), _wiggly(100, 5) + [300.0] * 25))
-    assert "reported_by" not in own[0].evidence.details
+    assert own[0].evidence.details.reported_by == []
 
 
 def test_equally_strong_findings_of_different_metrics_are_kept_before_repeats_of_one() -> None:
@@ -267,7 +267,7 @@ def test_equally_strong_findings_of_different_metrics_are_kept_before_repeats_of
     frames.append(_series("alb", "RequestCount", _wiggly(100, 60), _wiggly(100, 5) + [122.0] * 25, stat="Sum"))
     findings = _find(*frames)
     assert len(findings) == 5
-    assert "RequestCount" in {f.evidence.details["metric"] for f in findings}
+    assert "RequestCount" in {f.evidence.details.metric for f in findings}
 
 
 def test_a_shift_that_was_over_well_before_the_alarm_is_history_not_evidence() -> None:
@@ -286,8 +286,8 @@ def test_a_shift_that_ended_just_before_the_alarm_still_counts() -> None:
     assert [f.resource for f in findings] == ["api"]
     # ...and it says when it was last abnormal and how long the data went on after that.
     details = findings[0].evidence.details
-    assert details["until"] == (INC_START + timedelta(minutes=7)).isoformat()
-    assert details["observed_until"] == (INC_START + timedelta(minutes=30)).isoformat()
+    assert details.until == INC_START + timedelta(minutes=7)
+    assert details.observed_until == INC_START + timedelta(minutes=30)
 
 
 def test_runs_under_way_before_the_earliest_onset_the_alarm_allows_are_history() -> None:
@@ -351,8 +351,8 @@ def test_the_alarmed_metric_echoes_a_dependency_that_moved_it_at_the_same_points
     assert [f.resource for f in findings] == ["dep"]
     observation = alarm_metric_observation(frame, findings, resource="front", metric="availability",
                                            incident=INCIDENT, baseline=BASELINE)
-    assert observation is not None and observation.evidence.details["alarm_metric_normal"] == 1
-    assert observation.evidence.details["echoes"] == "dep"
+    assert observation is not None and observation.evidence.details.alarm_metric_normal is True
+    assert observation.evidence.details.echoes == ["dep"]
 
 
 def test_a_dip_at_other_points_than_the_dependency_s_shift_is_no_echo() -> None:
@@ -360,7 +360,7 @@ def test_a_dip_at_other_points_than_the_dependency_s_shift_is_no_echo() -> None:
     observation = alarm_metric_observation(frame, findings, resource="front", metric="availability",
                                            incident=INCIDENT, baseline=BASELINE)
     assert observation is not None
-    assert "echoes" not in observation.evidence.details
+    assert observation.evidence.details.echoes == []
 
 
 def test_an_echo_may_miss_the_weak_edge_of_the_dependency_s_shift_but_not_most_of_it() -> None:
@@ -377,4 +377,4 @@ def test_an_echo_may_miss_the_weak_edge_of_the_dependency_s_shift_but_not_most_o
         observation = alarm_metric_observation(frame, findings, resource="front", metric="availability",
                                                incident=INCIDENT, baseline=BASELINE)
         assert observation is not None
-        assert ("echoes" in observation.evidence.details) is echoes, dipped
+        assert bool(observation.evidence.details.echoes) is echoes, dipped

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 
 from agent.calibration import calibrated
+from domain.findings import ChangeDetails, ConstraintKind, MetricDetails
 from domain.models import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
 from agent.ranking import ABSTAIN_BELOW, rank
 from agent.state import Scope
@@ -52,7 +53,7 @@ def _metric(resource: str, metric: str, score: float, onset_minute: float, *, do
     return Finding(
         id=Finding.make_id("metric", resource, signal), domain=domain, kind="metric", resource=resource, signal=signal,
         summary=f"{signal} on {resource} shifted", onset=_at(onset_minute), score=score, direction="up",
-        evidence=Evidence(baseline_value=1.0, incident_value=2.0, details={"metric": metric, "traffic": 0}),
+        evidence=Evidence(baseline_value=1.0, incident_value=2.0, details=MetricDetails(metric=metric)),
     )
 
 
@@ -61,7 +62,7 @@ def _change(resource: str, event_name: str, minute: float, score: float, *, doma
     return Finding(
         id=Finding.make_id("change", resource, signal), domain=domain, kind="change", resource=resource, signal=signal,
         summary=f"{event_name} on {resource}", onset=_at(minute), score=score,
-        evidence=Evidence(event_ids=[f"evt-{resource}"], details={"event_name": event_name}),
+        evidence=Evidence(event_ids=[f"evt-{resource}"], details=ChangeDetails(event_id=f"evt-{resource}", event_name=event_name)),
     )
 
 
@@ -188,7 +189,7 @@ def test_confidence_is_lower_when_the_alarmed_metric_itself_looks_normal() -> No
     normal = Finding(
         id=Finding.make_id("metric", "alb", f"{ALARM_METRIC} (alarmed metric)"), domain="application", kind="metric",
         resource="alb", signal=f"{ALARM_METRIC} (alarmed metric)", summary="the alarmed metric shows no sustained shift",
-        score=0.2, evidence=Evidence(details={"metric": ALARM_METRIC, "alarm_metric_normal": 1}),
+        score=0.2, evidence=Evidence(details=MetricDetails(metric=ALARM_METRIC, alarm_metric_normal=True)),
     )
     unconfirmed_findings = [_metric("alb", "TargetResponseTime", 0.99, 3), normal, *findings[1:]]
     unconfirmed = rank(unconfirmed_findings, scope, TRIGGER)
@@ -225,7 +226,7 @@ def test_a_likely_false_alarm_abstains_but_keeps_what_it_saw() -> None:
     observation = Finding(
         id=Finding.make_id("metric", "alb", f"{ALARM_METRIC} (alarmed metric)"), domain="application", kind="metric",
         resource="alb", signal=f"{ALARM_METRIC} (alarmed metric)", summary="the alarmed metric shows no sustained shift",
-        score=0.02, evidence=Evidence(details={"metric": ALARM_METRIC, "alarm_metric_normal": 1}),
+        score=0.02, evidence=Evidence(details=MetricDetails(metric=ALARM_METRIC, alarm_metric_normal=True)),
     )
     findings = [observation, _metric("api", "Latency", 0.7, 0)]
     ranking = rank(findings, _scope(_topology([("alb", "api")])), TRIGGER)
@@ -253,7 +254,7 @@ def _partition(zone: str, via: str, score: float, onset_minute: float, delta: fl
         id=Finding.make_id("metric", zone, signal), domain="infrastructure", kind="metric", resource=zone, signal=signal,
         summary=f"{via} latency moved only in {zone}", onset=_at(onset_minute), score=score, direction="up",
         evidence=Evidence(baseline_value=100.0, incident_value=100.0 + delta,
-                          details={"metric": "Latency", "stat": "p99", "traffic": 0, "via": via}),
+                          details=MetricDetails(metric="Latency", stat="p99", via=via)),
     )
 
 
@@ -263,7 +264,7 @@ def _latency(resource: str, score: float, onset_minute: float, delta: float) -> 
         id=Finding.make_id("metric", resource, signal), domain="application", kind="metric", resource=resource, signal=signal,
         summary=f"{resource} latency up", onset=_at(onset_minute), score=score, direction="up",
         evidence=Evidence(baseline_value=100.0, incident_value=100.0 + delta,
-                          details={"metric": "Latency", "stat": "p99", "traffic": 0}),
+                          details=MetricDetails(metric="Latency", stat="p99")),
     )
 
 
@@ -331,7 +332,8 @@ def test_an_expired_dependency_explains_its_caller_without_a_metric_in_common() 
     expired = Finding(
         id=Finding.make_id("metric", "cert", "DaysToExpiry expired"), domain="infrastructure", kind="metric",
         resource="cert", signal="DaysToExpiry expired", summary="cert has expired", onset=_at(4), score=0.95,
-        evidence=Evidence(incident_value=0.0, details={"metric": "DaysToExpiry", "stat": "", "constraint": "expiry", "period_s": 300}),
+        evidence=Evidence(incident_value=0.0, details=MetricDetails(
+            metric="DaysToExpiry", constraint="expiry", limit_reached=True, period_s=300)),
     )
     findings = [_metric("alb", ALARM_METRIC, 0.99, 0), _metric("alb", "ClientTLSNegotiationErrorCount", 0.99, 0), expired]
     ranking = rank(findings, _scope(_topology([("alb", "cert")])), TRIGGER)
@@ -339,16 +341,15 @@ def test_an_expired_dependency_explains_its_caller_without_a_metric_in_common() 
     assert ranking.hypotheses[0].cause == "constraint"
 
 
-def _observed(resource: str, metric: str, score: float, onset_minute: float, *, traffic: int = 0, text: str = "",
-              reported_by: str = "") -> Finding:
+def _observed(resource: str, metric: str, score: float, onset_minute: float, *, traffic: bool = False,
+              constraint: ConstraintKind | None = None, reported_by: str = "") -> Finding:
     """A metric finding with the details the cause category reads."""
     signal = f"Test/{metric} Sum"
-    details: dict[str, float | int | str] = {"metric": metric, "stat": "Sum", "traffic": traffic}
-    if reported_by:
-        details["reported_by"] = reported_by
+    details = MetricDetails(metric=metric, stat="Sum", traffic=traffic, constraint=constraint,
+                            reported_by=[reported_by] if reported_by else [])
     return Finding(
         id=Finding.make_id("metric", resource, signal), domain="application", kind="metric", resource=resource,
-        signal=signal, summary=f"{signal} on {resource} went up {text}", onset=_at(onset_minute), score=score,
+        signal=signal, summary=f"{signal} on {resource} went up", onset=_at(onset_minute), score=score,
         direction="up", evidence=Evidence(baseline_value=1.0, incident_value=2.0, details=details),
     )
 
@@ -367,7 +368,7 @@ def test_a_resource_seen_only_through_its_callers_client_side_metrics_is_a_faili
     assert (top.resource, top.cause) == ("gateway", "dependency")
     assert "dependency" in top.title
     # The same shifts in the gateway's own metrics: a component of ours that fails.
-    own = [f.model_copy(update={"evidence": f.evidence.model_copy(update={"details": {"metric": "Errors", "traffic": 0}})})
+    own = [f.model_copy(update={"evidence": f.evidence.model_copy(update={"details": MetricDetails(metric="Errors")})})
            if f.resource == "gateway" else f for f in findings]
     assert rank(own, _scope(topology), TRIGGER).hypotheses[0].cause == "component"
 
@@ -376,9 +377,10 @@ def _surge(entry_demand_minute: float) -> list[Finding]:
     # alb -> api. api gets many more requests from minute 0 and rejects what it cannot serve.
     return [
         _metric("alb", ALARM_METRIC, 0.99, 1),
-        _observed("alb", "RequestCount", 0.99, entry_demand_minute, traffic=1),
-        _observed("api", "Requests", 0.99, 0, traffic=1),
-        _observed("api", "Errors", 0.99, 0, text="request rejected: too many requests"),
+        _observed("alb", "RequestCount", 0.99, entry_demand_minute, traffic=True),
+        _observed("api", "Requests", 0.99, 0, traffic=True),
+        # The log analysis named the limit it read ("request rejected: too many requests").
+        _observed("api", "Errors", 0.99, 0, constraint="limit"),
     ]
 
 
@@ -399,7 +401,7 @@ def test_demand_that_rose_at_the_entry_only_after_the_failure_is_not_the_cause()
 def test_an_autoscalers_scale_out_is_not_a_change_that_caused_the_failure() -> None:
     topology = _topology([("alb", "api")])
     scale_out = _change("api", "UpdateService", 1, 0.0)
-    scale_out = scale_out.model_copy(update={"evidence": Evidence(event_ids=["evt-api"], details={"automatic": 1})})
+    scale_out = scale_out.model_copy(update={"evidence": Evidence(event_ids=["evt-api"], details=ChangeDetails(event_id="evt-api", automatic=True))})
     findings = [*_surge(0), scale_out]
     top = rank(findings, _scope(topology), TRIGGER).hypotheses[0]
     assert (top.resource, top.cause) == ("api", "traffic")
@@ -408,10 +410,9 @@ def test_an_autoscalers_scale_out_is_not_a_change_that_caused_the_failure() -> N
 
 def _ended(resource: str, metric: str, score: float, onset_minute: float, until_minute: float, data_until_minute: float) -> Finding:
     finding = _metric(resource, metric, score, onset_minute)
-    finding.evidence.details.update(
-        {"period_s": 60, "until": _at(until_minute).isoformat(), "observed_until": _at(data_until_minute).isoformat()}
-    )
-    return finding
+    details = finding.evidence.details.model_copy(
+        update={"period_s": 60, "until": _at(until_minute), "observed_until": _at(data_until_minute)})
+    return finding.model_copy(update={"evidence": finding.evidence.model_copy(update={"details": details})})
 
 
 def test_a_blip_that_recovered_by_itself_ranks_below_a_fault_that_persists() -> None:
@@ -465,7 +466,7 @@ def test_latency_of_outgoing_calls_is_not_the_callers_own_failure() -> None:
     assert ranking.hypotheses[0].resource == "b"
     # The same metric naming its dependency is that dependency's symptom, and counts in full.
     named = findings[0].model_copy(update={"evidence": findings[0].evidence.model_copy(
-        update={"details": {"metric": "DependencyLatency", "traffic": 0, "reported_by": "alb"}})})
+        update={"details": MetricDetails(metric="DependencyLatency", reported_by=["alb"])})})
     ranking = rank([named, findings[1]], _scope(_topology([("alb", "a"), ("alb", "b")])), TRIGGER)
     assert ranking.hypotheses[0].resource == "a"
 
@@ -474,7 +475,7 @@ def _quiet_alarm(score: float) -> Finding:
     return Finding(
         id=Finding.make_id("metric", "alb", f"{ALARM_METRIC} (alarmed metric)"), domain="application", kind="metric",
         resource="alb", signal=f"{ALARM_METRIC} (alarmed metric)", summary="the alarmed metric shows no sustained shift",
-        score=score, evidence=Evidence(details={"metric": ALARM_METRIC, "alarm_metric_normal": 1}),
+        score=score, evidence=Evidence(details=MetricDetails(metric=ALARM_METRIC, alarm_metric_normal=True)),
     )
 
 
@@ -492,9 +493,7 @@ def test_below_a_quiet_alarm_a_clear_unrivalled_anomaly_is_still_proposed() -> N
 
 
 def _alarm_normal(echoes: str | None = None) -> Finding:
-    details: dict = {"metric": ALARM_METRIC, "alarm_metric_normal": 1}
-    if echoes:
-        details["echoes"] = echoes
+    details = MetricDetails(metric=ALARM_METRIC, alarm_metric_normal=True, echoes=[echoes] if echoes else [])
     return Finding(
         id=Finding.make_id("metric", "alb", f"{ALARM_METRIC} (alarmed metric)"), domain="application", kind="metric",
         resource="alb", signal=f"{ALARM_METRIC} (alarmed metric)", summary="the alarmed metric shows no sustained shift",

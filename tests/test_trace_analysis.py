@@ -123,7 +123,7 @@ def test_network_gap_between_caller_and_callee_is_a_network_finding_on_the_edge(
     assert gap.domain == "network"
     assert gap.resource == "api"  # the callee end of the web -> api edge
     assert "web" in gap.signal
-    assert gap.evidence.details["caller"] == "web"
+    assert gap.evidence.details.caller == "web"
     assert abs(gap.evidence.incident_value - gap.evidence.baseline_value - 150.0) < 0.6
 
 
@@ -153,7 +153,7 @@ def test_a_gap_seen_by_several_callers_is_the_network() -> None:
         return pd.concat([web, worker], ignore_index=True)
 
     findings = edge_trace_findings(two_callers(INC_T0, "i", 152.0), two_callers(BASE_T0, "b", 2.0))
-    assert {(f.resource, f.domain, f.evidence.details["caller"]) for f in findings} == {
+    assert {(f.resource, f.domain, f.evidence.details.caller) for f in findings} == {
         ("api", "network", "web"), ("api", "network", "worker"),
     }
 

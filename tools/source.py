@@ -63,8 +63,10 @@ class TelemetrySource(ABC):
     def health(self, window: TimeWindow) -> ToolResult[list[HealthEvent]]:
         """AWS Health events open at any time in `window`."""
 
-    def console_link(self, kind: str, resource: str) -> str | None:
-        """A link an engineer can open to see the raw data, where one can be formed."""
+    @property
+    def region(self) -> str | None:
+        """The AWS region the data comes from, None when the source does not know it (console
+        links then use tools.links.DEFAULT_REGION)."""
         return None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from domain.findings import GapDetails
 from domain.models import Domain, Evidence, Finding, TimeWindow
 from agent.state import Scope
 from tools.envelope import ToolResult
@@ -18,7 +19,7 @@ def gap_finding(domain: Domain, result: ToolResult) -> Finding:
         domain=domain, kind="gap", resource=result.tool, signal=signal,
         summary=f"could not read {result.tool} ({result.status}): {result.error}",
         score=0.0,
-        evidence=Evidence(details={"status": result.status, "error": result.error or ""}),
+        evidence=Evidence(details=GapDetails(tool=result.tool, status=result.status, error=result.error or "")),
     )
 
 

@@ -29,6 +29,7 @@ from tools.analysis.logs import log_findings
 from tools.analysis.metrics import alarm_metric_observation, metric_findings
 from tools.analysis.semantics import metric_domain
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
+from tools.links import with_links
 
 
 def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domain: Domain) -> dict:
@@ -103,13 +104,20 @@ def _merge(*parts: dict) -> dict:
     return merged
 
 
+def _linked(state: InvestigationState, runtime: Runtime[Context], update: dict) -> dict:
+    """Every finding gets its console link here, from its typed details and the source's region."""
+    scope = state.scope
+    findings = with_links(update["findings"], scope.incident, runtime.context.source.region, since=scope.baseline.start)
+    return {**update, "findings": findings}
+
+
 def network(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     base, inc, gaps, notes = _spans(state, runtime, "network")
     traces = edge_trace_findings(inc, base) if not inc.empty else []
-    return _merge(
+    return _linked(state, runtime, _merge(
         _metric_findings(state, runtime, "network"),
         {"findings": gaps + traces + _change_findings(state, runtime, "network"), "notes": notes},
-    )
+    ))
 
 
 def infrastructure(state: InvestigationState, runtime: Runtime[Context]) -> dict:
@@ -118,21 +126,21 @@ def infrastructure(state: InvestigationState, runtime: Runtime[Context]) -> dict
         health = health_findings(result.data or [], zones=_zones(state.scope.topology))
     else:
         health = [gap_finding("infrastructure", result)]
-    return _merge(
+    return _linked(state, runtime, _merge(
         _metric_findings(state, runtime, "infrastructure"),
         {"findings": health + _change_findings(state, runtime, "infrastructure")},
-    )
+    ))
 
 
 def application(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     base_spans, inc_spans, gaps, notes = _spans(state, runtime, "application")
     traces = service_trace_findings(inc_spans, base_spans) if not inc_spans.empty else []
     observed = sorted(inc_spans["service"].unique()) if not inc_spans.empty else []
-    return _merge(
+    return _linked(state, runtime, _merge(
         _metric_findings(state, runtime, "application"),
         _log_findings(state, runtime, inc_spans, base_spans),
         {"findings": gaps + traces + _change_findings(state, runtime, "application"), "notes": notes, "observed": observed},
-    )
+    ))
 
 
 def reference_split(alarm_time, first_record) -> pd.Timestamp:

@@ -42,7 +42,7 @@ def test_denied_xray_becomes_a_reported_gap_and_the_rest_still_ranks(tmp_path, m
 
     gaps = [f for f in investigation.findings if f.kind == "gap"]
     assert gaps, "the denied X-Ray reads must show up as gaps"
-    assert all(f.evidence.details.get("status") == "denied" for f in gaps)
+    assert all(f.evidence.details.status == "denied" for f in gaps)
     assert any("xray" in f.summary.lower() or "x-ray" in f.summary.lower() for f in gaps)
     # The other sources still work: the alarmed api's latency shift is found from its metrics.
     assert any(f.kind == "metric" and f.resource == "api" and "Latency" in f.signal for f in investigation.findings)

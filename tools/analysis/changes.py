@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import Literal
-
+from domain.findings import ChangeDetails, ChangeKind, HealthDetails
 from domain.models import ChangeEvent, Domain, Evidence, Finding, HealthEvent
-
-ChangeKind = Literal["deploy", "configuration", "permission", "network", "scaling", "certificate", "other"]
+from tools.analysis.constraints import constraint_named
 
 LOOKBACK = timedelta(hours=3)
 HALF_LIFE = timedelta(minutes=30)
@@ -82,7 +80,7 @@ def change_findings(changes: list[ChangeEvent], *, reference: datetime) -> list[
         minutes = (reference - event.time).total_seconds() / 60
         when = f"{minutes:.0f} min before the onset" if minutes >= 0 else f"{-minutes:.0f} min after the onset"
         findings.append(Finding(
-            id=Finding.make_id("change", resource, signal),
+            id=Finding.make_id("change", resource, event.id),
             domain=_DOMAIN_OF_KIND[kind],
             kind="change",
             resource=resource,
@@ -92,9 +90,10 @@ def change_findings(changes: list[ChangeEvent], *, reference: datetime) -> list[
             score=round(score, 4),
             evidence=Evidence(
                 event_ids=[event.id],
-                details={"change_kind": kind, "event_name": event.event_name, "source": event.source,
-                         "actor": event.actor or "", "minutes_before_onset": round(minutes, 1),
-                         **({"automatic": 1} if automatic_scaling(event) else {})},
+                details=ChangeDetails(
+                    event_id=event.id, change_kind=kind, event_name=event.event_name, source=event.source,
+                    actor=event.actor, minutes_before_onset=round(minutes, 1), automatic=automatic_scaling(event),
+                ),
             ),
         ))
     return findings
@@ -119,7 +118,7 @@ def health_findings(events: list[HealthEvent], zones: dict[str, str] | None = No
         for resource in event.affected_resources or fallback:
             signal = f"AWS Health {event.event_type_code}"
             findings.append(Finding(
-                id=Finding.make_id("health", resource, signal + event.id),
+                id=Finding.make_id("health", resource, event.id),
                 domain="infrastructure",
                 kind="health",
                 resource=resource,
@@ -127,9 +126,10 @@ def health_findings(events: list[HealthEvent], zones: dict[str, str] | None = No
                 summary=f"AWS Health {event.category} {event.event_type_code} for {event.service}{where}: {event.description[:160]}",
                 onset=event.start,
                 score=weight,
-                evidence=Evidence(event_ids=[event.id], details={
-                    "service": event.service, "category": event.category,
-                    "availability_zone": event.availability_zone or "", "status": event.status,
-                }),
+                evidence=Evidence(event_ids=[event.id], details=HealthDetails(
+                    event_id=event.id, event_type_code=event.event_type_code, service=event.service,
+                    category=event.category, region=event.region, availability_zone=event.availability_zone,
+                    status=event.status, constraint=constraint_named(event.event_type_code, event.description),
+                )),
             ))
     return findings

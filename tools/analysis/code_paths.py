@@ -26,6 +26,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from domain.findings import LogDetails
 from domain.models import Evidence, Finding
 from tools.analysis.logs import ALPHA, _is_error, _rise_onset, score_from_p, tarone_count
 
@@ -118,7 +119,7 @@ def code_path_findings(logs: pd.DataFrame, spans: pd.DataFrame, *, split: dateti
         onset = (outside if len(outside) else after)["start"].min()
         signal = f"log lines per call {'down' if fewer else 'up'}: {operations[:80]}"
         findings.append(Finding(
-            id=Finding.make_id("log", str(service), signal),
+            id=Finding.make_id("log", str(service), f"lines per call {operations}"),
             domain="application", kind="log", resource=str(service), signal=signal,
             summary=(
                 f"{service} writes {'fewer' if fewer else 'more'} log lines per call of {operations[:60]} "
@@ -129,7 +130,10 @@ def code_path_findings(logs: pd.DataFrame, spans: pd.DataFrame, *, split: dateti
             evidence=Evidence(
                 baseline_value=usual, incident_value=now, unit="lines/call",
                 trace_ids=[str(t) for t in (outside if len(outside) else after)["trace_id"].head(3)],
-                details={"z": round(z, 2), "p_value_corrected": float(f"{p_adj:.3g}"), "tests": tests, "calls_before": len(before), "calls_after": len(after), "operations": operations[:200]},
+                details=LogDetails(
+                    test="lines_per_call", z=round(z, 2), p_value_corrected=float(f"{p_adj:.3g}"), tests=tests,
+                    calls_before=len(before), calls_after=len(after), operations=operations[:200],
+                ),
             ),
         ))
     return findings
@@ -224,7 +228,10 @@ def failing_call_findings(
             evidence=Evidence(
                 baseline_value=share_before, incident_value=share_after, unit="ratio",
                 trace_ids=[str(t) for t in failing["trace_id"].head(3)],
-                details={"p_value_corrected": float(f"{p_adj:.3g}"), "tests": k * len(splits), "calls_before": n_before, "calls_after": len(after)},
+                details=LogDetails(
+                    test="calls_with_errors", p_value_corrected=float(f"{p_adj:.3g}"), tests=k * len(splits),
+                    calls_before=n_before, calls_after=len(after),
+                ),
             ),
         ))
     return findings

@@ -12,12 +12,28 @@ import re
 
 import pandas as pd
 
+from domain.findings import ConstraintKind, MetricDetails
 from domain.models import Evidence, Finding, TimeWindow, Topology
 
 _EXPIRY = re.compile(r"days_?to_?expir|daystoexpir|time_?to_?expir|expires_?in", re.IGNORECASE)
 _HEADROOM = re.compile(r"free|available|remaining|headroom|balance", re.IGNORECASE)
 EXHAUSTED = 0.02  # headroom below 2 % of its normal level is used up
 AT_LIMIT = 0.95  # usage at 95 % of a limit recorded on the resource is at the limit
+
+# Words that name a violated hard limit, in what an analysis read (a metric's name, a log
+# line, an exception, an AWS Health event type): vocabulary of limits, not of any service.
+_NAMED: list[tuple[re.Pattern[str], ConstraintKind]] = [
+    (re.compile(r"expir|certificate", re.IGNORECASE), "expiry"),
+    (re.compile(r"exhaust|no space|disk full|storage full|out of capacity|insufficient", re.IGNORECASE), "exhausted"),
+    (re.compile(r"throttl", re.IGNORECASE), "throttling"),
+    (re.compile(r"limit|quota|exceed|too many|reserved|max_?conn", re.IGNORECASE), "limit"),
+]
+
+
+def constraint_named(*texts: str | None) -> ConstraintKind | None:
+    """The kind of hard limit that `texts` name (first rule wins), None when they name none."""
+    text = " ".join(t for t in texts if t)
+    return next((kind for pattern, kind in _NAMED if pattern.search(text)), None)
 
 
 def constraint_findings(
@@ -53,7 +69,8 @@ def _expiry_findings(frame: pd.DataFrame, incident: TimeWindow) -> list[Finding]
         # Expiry metrics are often daily: one point in the window has no sampling period.
         period = series["timestamp"].diff().dt.total_seconds().median()
         findings.append(Finding(
-            id=Finding.make_id("metric", str(resource), signal),
+            # One id whether the value is seen expiring or (with more data) expired.
+            id=Finding.make_id("metric", str(resource), f"{metric} expiry"),
             domain="infrastructure", kind="metric", resource=str(resource), signal=signal,
             summary=f"{resource} {state}: {metric} = {hit['value'].iloc[0]:g} at {hit['timestamp'].iloc[0]:%H:%M} UTC",
             onset=hit["timestamp"].iloc[0].to_pydatetime(),
@@ -61,8 +78,10 @@ def _expiry_findings(frame: pd.DataFrame, incident: TimeWindow) -> list[Finding]
             direction="down",
             evidence=Evidence(
                 incident_value=float(hit["value"].iloc[0]), unit="days",
-                details={"metric": str(metric), "stat": "", "constraint": "expiry",
-                         "period_s": int(period) if pd.notna(period) else 0},
+                details=MetricDetails(
+                    namespace=_namespace(series), metric=str(metric), constraint="expiry", limit_reached=True,
+                    period_s=int(period) if pd.notna(period) else 0,
+                ),
             ),
         ))
     return findings
@@ -72,11 +91,17 @@ def _in(frame: pd.DataFrame, window: TimeWindow) -> pd.Series:
     return (frame["timestamp"] >= pd.Timestamp(window.start)) & (frame["timestamp"] <= pd.Timestamp(window.end))
 
 
-def _constraint(resource: str, signal: str, summary: str, onset, value: float, kind: str, metric: str) -> Finding:
+def _namespace(series: pd.DataFrame) -> str:
+    return str(series["namespace"].iloc[0] or "") if "namespace" in series and len(series) else ""
+
+
+def _constraint(
+    resource: str, signal: str, summary: str, onset, value: float, kind: ConstraintKind, metric: str, namespace: str
+) -> Finding:
     return Finding(
         id=Finding.make_id("metric", resource, signal), domain="infrastructure", kind="metric", resource=resource,
         signal=signal, summary=summary, onset=onset.to_pydatetime(), score=0.95, direction="up" if kind == "limit" else "down",
-        evidence=Evidence(incident_value=value, details={"metric": metric, "stat": "", "constraint": kind}),
+        evidence=Evidence(incident_value=value, details=MetricDetails(namespace=namespace, metric=metric, constraint=kind, limit_reached=True)),
     )
 
 
@@ -99,7 +124,7 @@ def _headroom_findings(frame: pd.DataFrame, incident: TimeWindow, baseline: list
         findings.append(_constraint(
             str(resource), f"{metric} exhausted",
             f"{resource} ran out of {metric}: {low['value'].iloc[0]:.4g} at {low['timestamp'].iloc[0]:%H:%M} UTC "
-            f"(usually {level:.4g})", low["timestamp"].iloc[0], float(low["value"].iloc[0]), "exhausted", str(metric),
+            f"(usually {level:.4g})", low["timestamp"].iloc[0], float(low["value"].iloc[0]), "exhausted", str(metric), _namespace(low),
         ))
     return findings
 
@@ -128,6 +153,6 @@ def _limit_findings(frame: pd.DataFrame, incident: TimeWindow, topology: Topolog
                 resource.id, f"{metric} at its limit",
                 f"{resource.id} {metric} reached {at_limit['value'].iloc[0]:.4g} of its limit {limit:g} ({key}) "
                 f"at {at_limit['timestamp'].iloc[0]:%H:%M} UTC", at_limit["timestamp"].iloc[0],
-                float(at_limit["value"].iloc[0]), "limit", metric,
+                float(at_limit["value"].iloc[0]), "limit", metric, _namespace(at_limit),
             ))
     return findings

@@ -34,8 +34,10 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from domain.findings import LogDetails
 from domain.models import Domain, Evidence, Finding, TimeWindow, as_utc
-from tools.analysis.log_templates import _ONLY_WILDCARDS, TemplateMiner, mine
+from tools.analysis.constraints import constraint_named
+from tools.analysis.log_templates import _ONLY_WILDCARDS, TemplateMiner, mask, mine
 
 ALPHA = 0.05
 TOLERANCE = 1.5
@@ -137,7 +139,23 @@ def log_findings(
         return []
     candidates = _adjust(candidates)
     candidates = _strongest(candidates[candidates["p_adj"] <= ALPHA], max_per_resource)
-    return _to_findings(candidates, base, inc, base_span, inc_span, mined.templates, kinds, reference)
+    keys = _template_keys(base, inc)
+    return _to_findings(candidates, base, inc, base_span, inc_span, mined.templates, keys, kinds, reference)
+
+
+def _template_keys(base: pd.DataFrame, inc: pd.DataFrame) -> dict[int, str]:
+    """A key per template that more data does not change: its earliest line, masked.
+
+    The mined template text grows more general as more lines arrive (a constant becomes a
+    wildcard), so it cannot name the finding across reruns; the first line that opened the
+    cluster stays the first when later lines are added.
+    """
+    rows = pd.concat([base[["timestamp", "message", "template"]], inc[["timestamp", "message", "template"]]],
+                     ignore_index=True)
+    if rows.empty:
+        return {}
+    first = rows.loc[rows.groupby("template")["timestamp"].idxmin()]
+    return {int(t): mask(str(m)) for t, m in zip(first["template"], first["message"])}
 
 
 def _within(frame: pd.DataFrame, span: _Span) -> pd.DataFrame:
@@ -318,6 +336,7 @@ def _to_findings(
     base_span: _Span,
     inc_span: _Span,
     templates: list[str],
+    keys: dict[int, str],
     kinds: _Kinds,
     reference: str,
 ) -> list[Finding]:
@@ -341,12 +360,12 @@ def _to_findings(
         else:
             rows = base_by_resource.get_group(resource)
         still = inc_groups.get_group((resource, template_id)) if kind == "stopped" and (resource, template_id) in inc_groups.groups else None
-        findings.append(_finding(row, rows, still, base_span, inc_span, templates, kinds, reference))
+        findings.append(_finding(row, rows, still, base_span, inc_span, templates, keys, kinds, reference))
     return findings
 
 
 def _finding(row, rows: pd.DataFrame, still: pd.DataFrame | None, base_span: _Span, inc_span: _Span,
-             templates: list[str], kinds: _Kinds, reference: str) -> Finding:
+             templates: list[str], keys: dict[int, str], kinds: _Kinds, reference: str) -> Finding:
     """One finding from one significant test; `rows` are the lines it is about (for a
     stopped template, how it used to look) and `still` its remaining incident lines."""
     resource, template_id, kind = row.resource, int(row.template), row.signal_kind
@@ -390,24 +409,30 @@ def _finding(row, rows: pd.DataFrame, still: pd.DataFrame | None, base_span: _Sp
         signal = "stopped logging"
         summary = f"{resource} logged nothing during the incident ({compared})"
         onset = pd.Timestamp(inc_span.start)
-    details: dict[str, float | int | str] = {
-        "baseline_count": kb,
-        "incident_count": ki,
-        "baseline_minutes": round(base_span.minutes, 3),
-        "incident_minutes": round(inc_span.minutes, 3),
-        "p_value": float(f"{row.p:.3g}"),
-        "p_value_corrected": float(f"{row.p_adj:.3g}"),
-        "tests": int(row.tests),
-        "reference": reference,
-    }
-    if template:
-        details["template"] = _shorten(template, SAMPLE_CHARS)
-    if exception[0]:
-        details["exception_class"] = exception[0]
-        if exception[1]:
-            details["exception_message"] = _shorten(exception[1], 200)
+    template_key = keys.get(template_id) if template_id >= 0 else None
+    groups = rows["log_group"].dropna().astype(str) if "log_group" in rows else pd.Series(dtype=object)
+    groups = groups[groups != ""]
+    details = LogDetails(
+        test=kind,
+        log_group=str(groups.mode().iloc[0]) if len(groups) else None,
+        template_key=template_key,
+        template=_shorten(template, SAMPLE_CHARS) if template else None,
+        exception_class=exception[0] or None,
+        exception_message=_shorten(exception[1], 200) if exception[0] and exception[1] else None,
+        constraint=constraint_named(template, exception[0], exception[1], *sample_logs[:1]),
+        baseline_count=kb,
+        incident_count=ki,
+        baseline_minutes=round(base_span.minutes, 3),
+        incident_minutes=round(inc_span.minutes, 3),
+        p_value=float(f"{row.p:.3g}"),
+        p_value_corrected=float(f"{row.p_adj:.3g}"),
+        tests=int(row.tests),
+        reference=reference,
+    )
+    # The resource's error rate and silence are one observation each; a template's is keyed by the template.
+    key = f"template {template_key}" if template_key is not None else kind
     return Finding(
-        id=Finding.make_id("log", resource, signal),
+        id=Finding.make_id("log", resource, key),
         domain=domain,
         kind="log",
         resource=resource,

@@ -23,7 +23,9 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from domain.findings import MetricDetails
 from domain.models import Evidence, Finding, TimeWindow
+from tools.analysis.constraints import constraint_named
 from tools.analysis.semantics import bad_direction, is_percentage, is_traffic, metric_domain
 
 KEY = ["resource", "namespace", "metric", "stat", "dimensions"]
@@ -47,8 +49,13 @@ def z_to_score(z: float) -> float:
     return 1.0 / (1.0 + math.exp(-(z - 4.0)))
 
 
+def _dimensions(row: pd.Series) -> dict[str, str]:
+    raw = row["dimensions"]
+    return {str(k): str(v) for k, v in json.loads(raw).items()} if isinstance(raw, str) and raw else {}
+
+
 def _series_label(row: pd.Series) -> str:
-    dims = json.loads(row["dimensions"]) if isinstance(row["dimensions"], str) and row["dimensions"] else {}
+    dims = _dimensions(row)
     dim_text = "".join(f" {k}={v}" for k, v in sorted(dims.items()))
     namespace = f"{row['namespace']}/" if row["namespace"] else ""
     return f"{namespace}{row['metric']} {row['stat']}{dim_text}"
@@ -183,7 +190,7 @@ def metric_findings(
 
     periods = _periods(inc)
     # The end of each series' data: a run that ended well before it was seen to recover.
-    observed_until = {key: (t + pd.Timedelta(seconds=periods.get(key, 60))).isoformat()
+    observed_until = {key: (t + pd.Timedelta(seconds=periods.get(key, 60))).to_pydatetime()
                       for key, t in inc.groupby(KEY, sort=False)["timestamp"].max().items()}
     findings: list[Finding] = _partition_findings(runs, inc, named_resources or set(), periods, observed_until)
     calls = _calls_per_resource(inc)
@@ -212,18 +219,21 @@ def metric_findings(
             evidence=Evidence(
                 baseline_value=float(run["median"]),
                 incident_value=float(run["value"]),
-                details={
-                    "z": round(z, 2),
-                    "points": int(run["length"]),
-                    "metric": str(run["metric"]),
-                    "stat": str(run["stat"]),
-                    "traffic": int(traffic),
-                    "period_s": periods.get(tuple(run[k] for k in KEY), 60),
-                    "until": _until(run, periods),
-                    "observed_until": observed_until[tuple(run[k] for k in KEY)],
-                    **({"calls": round(calls[run["resource"]], 4)} if run["resource"] in calls else {}),
-                    **({"reported_by": ",".join(reporters)} if reporters else {}),
-                },
+                details=MetricDetails(
+                    namespace=str(run["namespace"] or ""),
+                    metric=str(run["metric"]),
+                    stat=str(run["stat"]),
+                    dimensions=_dimensions(run),
+                    z=round(z, 2),
+                    points=int(run["length"]),
+                    traffic=bool(traffic),
+                    period_s=periods.get(tuple(run[k] for k in KEY), 60),
+                    until=_until(run, periods),
+                    observed_until=observed_until[tuple(run[k] for k in KEY)],
+                    calls=round(calls[run["resource"]], 4) if run["resource"] in calls else None,
+                    reported_by=reporters,
+                    constraint=constraint_named(str(run["metric"])),
+                ),
             ),
         ))
     return _strongest_per_resource(findings)
@@ -310,14 +320,14 @@ def _partition(resource: str, dimensions: str, named: set[str]) -> tuple[str | N
     return dims[key], json.dumps(rest, sort_keys=True)
 
 
-def _until(run: pd.Series, periods: dict[tuple, int]) -> str:
-    """The end of what the run's last abnormal point covers (ISO 8601): when it was last seen abnormal."""
+def _until(run: pd.Series, periods: dict[tuple, int]) -> datetime:
+    """The end of what the run's last abnormal point covers: when it was last seen abnormal."""
     period = periods.get(tuple(run[k] for k in KEY), 60)
-    return (run["end"] + pd.Timedelta(seconds=period)).isoformat()
+    return (run["end"] + pd.Timedelta(seconds=period)).to_pydatetime()
 
 
 def _partition_findings(
-    runs: pd.DataFrame, inc: pd.DataFrame, named: set[str], periods: dict[tuple, int], observed_until: dict[tuple, str]
+    runs: pd.DataFrame, inc: pd.DataFrame, named: set[str], periods: dict[tuple, int], observed_until: dict[tuple, datetime]
 ) -> list[Finding]:
     """Findings on a named partition (e.g. a zone) whose series alone moved within a family."""
     if not named:
@@ -355,10 +365,13 @@ def _partition_findings(
             direction="up" if run["value"] >= run["median"] else "down",
             evidence=Evidence(
                 baseline_value=float(run["median"]), incident_value=float(run["value"]),
-                details={"z": round(z, 2), "metric": str(row["metric"]), "stat": str(row["stat"]),
-                         "traffic": int(is_traffic(str(row["metric"]))), "via": str(row["resource"]),
-                         "period_s": periods.get(tuple(run[k] for k in KEY), 60),
-                         "until": _until(run, periods), "observed_until": observed_until[tuple(run[k] for k in KEY)]},
+                details=MetricDetails(
+                    namespace=str(row["namespace"] or ""), metric=str(row["metric"]), stat=str(row["stat"]),
+                    dimensions=_dimensions(row), z=round(z, 2), traffic=is_traffic(str(row["metric"])),
+                    via=str(row["resource"]), period_s=periods.get(tuple(run[k] for k in KEY), 60),
+                    until=_until(run, periods), observed_until=observed_until[tuple(run[k] for k in KEY)],
+                    constraint=constraint_named(str(row["metric"])),
+                ),
             ),
         ))
     return findings
@@ -372,7 +385,7 @@ def _strongest_per_resource(findings: list[Finding]) -> list[Finding]:
     ordered = sorted(findings, key=lambda f: -f.score)
     ranked = []
     for finding in ordered:
-        key = (finding.resource, str(finding.evidence.details.get("metric")))
+        key = (finding.resource, _metric_of(finding))
         ranked.append((-round(finding.score, 2), key in seen, finding))
         seen.add(key)
     for _, _, finding in sorted(ranked, key=lambda r: r[:2]):
@@ -392,7 +405,7 @@ def alarm_metric_observation(
     within its baseline range, there is no change for a root cause to explain. None when the
     alarmed series is anomalous (a regular finding covers it) or absent from the data.
     """
-    if any(f.resource == resource and f.evidence.details.get("metric") == metric for f in findings):
+    if any(f.resource == resource and _metric_of(f) == metric for f in findings):
         return None
     series = frame[(frame["resource"] == resource) & (frame["metric"] == metric)]
     if series.empty:
@@ -410,13 +423,16 @@ def alarm_metric_observation(
     z = float(np.max(_directional_z(inc)))
     label = f"{metric} (alarmed metric)"
     echoed = _echoed(inc.assign(z=_directional_z(inc)), findings, resource=resource, metric=metric)
+    first = series.iloc[0]
     return Finding(
         id=Finding.make_id("metric", resource, label),
         domain=metric_domain(metric), kind="metric", resource=resource, signal=label,
         summary=f"the alarmed metric {metric} on {resource} shows no sustained shift from its baseline (largest point {z:.1f} robust sd)",
-        score=round(min(z_to_score(z), 0.49), 4),
-        evidence=Evidence(details={"metric": metric, "z": round(z, 2), "alarm_metric_normal": 1,
-                                   **({"echoes": ",".join(echoed)} if echoed else {})}),
+        score=round(z_to_score(z), 4),
+        evidence=Evidence(details=MetricDetails(
+            namespace=str(first["namespace"] or ""), metric=metric, stat=str(first["stat"]), dimensions=_dimensions(first),
+            z=round(z, 2), alarm_metric_normal=True, echoes=echoed,
+        )),
     )
 
 
@@ -440,14 +456,18 @@ def _echoed(alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, me
     echoed = []
     for f in findings:
         details = f.evidence.details
-        until = details.get("until")
-        if (f.resource == resource or f.kind != "metric" or details.get("metric") != metric or f.onset is None
-                or not isinstance(until, str) or f.score < 0.5 or (bad != "both" and f.direction != bad)):
+        if (f.resource == resource or not isinstance(details, MetricDetails) or details.metric != metric
+                or f.onset is None or details.until is None or f.score < 0.5 or (bad != "both" and f.direction != bad)):
             continue
         stamps = alarmed["timestamp"]
-        points = alarmed[(alarmed["stat"] == details.get("stat")) & (stamps >= pd.Timestamp(f.onset))
-                         & (stamps < pd.Timestamp(until))]
+        points = alarmed[(alarmed["stat"] == details.stat) & (stamps >= pd.Timestamp(f.onset))
+                         & (stamps < pd.Timestamp(details.until))]
         echoing = int((points["z"] >= ECHO_Z).sum())
         if echoing >= MIN_RUN and echoing * 2 > len(points):
             echoed.append(f.resource)
     return sorted(set(echoed))
+
+
+def _metric_of(finding: Finding) -> str | None:
+    details = finding.evidence.details
+    return details.metric if isinstance(details, MetricDetails) else None

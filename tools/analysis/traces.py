@@ -20,6 +20,7 @@ import math
 
 import pandas as pd
 
+from domain.findings import TraceDetails
 from domain.models import Evidence, Finding
 from tools.analysis.metrics import Z_ONSET, z_to_score
 
@@ -109,7 +110,7 @@ def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> li
                 evidence=Evidence(
                     baseline_value=base_ms, incident_value=inc_ms, unit="ms",
                     trace_ids=[str(t) for t in slow.sort_values("self_time", ascending=False)["trace_id"].head(3)],
-                    details={"z": round(z_time, 2), "spans": len(spans)},
+                    details=TraceDetails(test="self_time", z=round(z_time, 2), spans=len(spans)),
                 ),
             ))
         k_inc, n_inc = int(spans["own_error"].sum()), len(spans)
@@ -127,7 +128,7 @@ def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> li
                 evidence=Evidence(
                     baseline_value=base_rate, incident_value=k_inc / n_inc, unit="ratio",
                     trace_ids=[str(t) for t in failed["trace_id"].head(3)],
-                    details={"z": round(z_err, 2), "errors": k_inc, "spans": n_inc},
+                    details=TraceDetails(test="own_errors", z=round(z_err, 2), errors=k_inc, spans=n_inc),
                 ),
             ))
 
@@ -179,7 +180,7 @@ def edge_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> list[
             evidence=Evidence(
                 baseline_value=base_ms, incident_value=inc_ms, unit="ms",
                 trace_ids=[str(t) for t in slow["trace_id"].head(3)],
-                details={"z": round(z_gap, 2), "calls": len(calls), "caller": str(caller)},
+                details=TraceDetails(test="network_gap", z=round(z_gap, 2), calls=len(calls), caller=str(caller)),
             ),
         ))
     return findings

@@ -64,8 +64,9 @@ class RecordingSource(TelemetrySource):
             self.health_seen[event.id] = event
         return result
 
-    def console_link(self, kind: str, resource: str) -> str | None:
-        return self.inner.console_link(kind, resource)
+    @property
+    def region(self) -> str | None:
+        return self.inner.region
 
     def __getattr__(self, name: str) -> Any:  # usage() and friends of the wrapped source
         return getattr(self.inner, name)

@@ -117,19 +117,9 @@ class AwsSource(TelemetrySource):
     def usage(self) -> Usage:
         return self.factory.meter.snapshot()
 
-    def console_link(self, kind: str, resource: str) -> str | None:
-        if self.target.endpoint_url:
-            return None
-        region = self.factory.region
-        base = f"https://{region}.console.aws.amazon.com"
-        links = {
-            "metric": f"{base}/cloudwatch/home?region={region}#metricsV2:graph=~();search={resource}",
-            "log": f"{base}/cloudwatch/home?region={region}#logsV2:log-groups$3FlogGroupNameFilter$3D{resource}",
-            "trace": f"{base}/cloudwatch/home?region={region}#xray:traces/query",
-            "change": f"{base}/cloudtrailv2/home?region={region}#/events?ResourceName={resource}",
-            "health": "https://health.aws.amazon.com/health/home#/account/dashboard/open-issues",
-        }
-        return links.get(kind)
+    @property
+    def region(self) -> str | None:
+        return self.factory.region
 
     # -- topology ---------------------------------------------------------------------------
 

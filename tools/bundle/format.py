@@ -57,4 +57,5 @@ class IncidentManifest(Model):
         default=None, description="a normal-operation window to compare against; default: before `window`"
     )
     topology: Topology
+    region: str | None = Field(default=None, description="the AWS region it was recorded in, for console links")
     ground_truth: GroundTruth | None = None

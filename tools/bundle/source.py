@@ -76,6 +76,10 @@ class BundleSource(TelemetrySource):
             return []
         return [model.model_validate(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
+    @property
+    def region(self) -> str | None:
+        return self.manifest.region
+
     def topology(self) -> ToolResult[Topology]:
         return ToolResult.success("topology", self.manifest.topology, {"bundle": str(self.path)})
 

@@ -1,0 +1,224 @@
+"""Candidates: the resources that might be the root cause, and what their findings say.
+
+A resource's anomaly combines its strongest finding of each kind (metric, log, trace):
+independent kinds that agree raise it, many findings of one kind do not. Reads only the
+findings' typed details (domain/findings.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from agent.ranking.thresholds import (
+    ANOMALOUS, CLEAR_DEMAND, DEFAULT_PERIOD_S, ONSET_SCORE_BAND, ONSET_TOLERANCE, RECOVERY_MARGIN, RECOVERY_POINTS,
+    SYMPTOM_KINDS, TRAFFIC_WEIGHT,
+)
+from agent.state import Scope
+from domain.findings import ChangeDetails, MetricDetails, TraceDetails
+from domain.models import Finding, Topology
+from tools.analysis.semantics import is_outgoing
+
+
+@dataclass
+class Candidate:
+    resource: str
+    anomaly: float = 0.0
+    onset: datetime | None = None
+    symptoms: list[Finding] = field(default_factory=list)
+    changes: list[Finding] = field(default_factory=list)
+    health: list[Finding] = field(default_factory=list)
+    fault: float = 0.0  # anomaly of failure signals only (traffic shifts excluded)
+    victim_of: str | None = None
+    victim: float = 0.0
+    explains: float = 0.0
+    explains_alarm: float = 0.0
+    change: float = 0.0
+    score: float = 0.0
+    recovered_at: datetime | None = None  # when its anomaly ended by itself, if it did
+
+
+def metric(f: Finding) -> MetricDetails | None:
+    """The finding's metric details, None for other kinds."""
+    return f.evidence.details if isinstance(f.evidence.details, MetricDetails) else None
+
+
+def is_traffic(f: Finding) -> bool:
+    details = metric(f)
+    return details is not None and details.traffic
+
+
+def via(f: Finding) -> str | None:
+    """The resource whose partition alone moved (a zone seen through a service), if any."""
+    details = metric(f)
+    return details.via if details is not None else None
+
+
+def reported_by(f: Finding) -> list[str]:
+    details = metric(f)
+    return details.reported_by if details is not None else []
+
+
+def quiet_alarm(f: Finding) -> bool:
+    """An observation that the alarmed metric shows no sustained shift (not an anomaly)."""
+    details = metric(f)
+    return details is not None and details.alarm_metric_normal
+
+
+def constraint(f: Finding) -> bool:
+    """The analysis that saw the finding named a violated hard limit in it."""
+    return getattr(f.evidence.details, "constraint", None) is not None
+
+
+def limit_reached(f: Finding) -> bool:
+    """An absolute check saw a hard limit reached (expired, exhausted, at its limit)."""
+    details = metric(f)
+    return details is not None and details.limit_reached
+
+
+def automatic(f: Finding) -> bool:
+    details = f.evidence.details
+    return isinstance(details, ChangeDetails) and details.automatic
+
+
+def period(f: Finding) -> float | None:
+    details = metric(f)
+    return float(details.period_s) if details is not None and details.period_s is not None else None
+
+
+def combine(findings: list[Finding]) -> float:
+    """Noisy-OR over the strongest finding of each kind."""
+    strongest: dict[str, float] = {}
+    for f in findings:
+        strongest[f.kind] = max(strongest.get(f.kind, 0.0), f.score)
+    miss = 1.0
+    for score in strongest.values():
+        miss *= 1.0 - score
+    return 1.0 - miss
+
+
+def load_like(f: Finding) -> bool:
+    """A symptom that is not the resource's own failure: a shift in request volume (load), or
+    the latency of its outgoing calls measured on its own side without naming the dependency
+    (`reported_by` is set when the metric names it, and the finding then sits on that
+    dependency). Every caller of a slow dependency shows the latter, so it counts like load:
+    half, and never as a failure that a dependency must explain."""
+    details = metric(f)
+    if details is None:
+        return False
+    return details.traffic or (not details.reported_by and is_outgoing(details.metric))
+
+
+def collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
+    in_scope = set(scope.resources)
+    known = scope.topology.ids()
+    by_resource: dict[str, Candidate] = {}
+    for f in findings:
+        # Resources outside the topology (e.g. a recording without one) are still considered.
+        if f.resource in known and f.resource not in in_scope:
+            continue
+        cand = by_resource.setdefault(f.resource, Candidate(resource=f.resource))
+        if f.kind in SYMPTOM_KINDS and f.score >= ANOMALOUS and not quiet_alarm(f):
+            cand.symptoms.append(f)
+        elif f.kind == "change" and not automatic(f):
+            # An autoscaler's action reacts to load: it cannot have caused the failure.
+            cand.changes.append(f)
+        elif f.kind == "health":
+            cand.health.append(f)
+    for cand in by_resource.values():
+        # A shared dependency (a zone) is blamed only when several dependents agree: one
+        # service misbehaving in one zone is that service's problem.
+        if len({via(f) for f in cand.symptoms if via(f)}) == 1:
+            cand.symptoms = [f for f in cand.symptoms if not via(f)]
+        failures = [f for f in cand.symptoms if not load_like(f)]
+        traffic = [f for f in cand.symptoms if load_like(f)]
+        # A shift in request volume is load, not failure: it counts half, and never makes
+        # a dependency the explanation of its caller's failure (nor does a slower dependency
+        # seen from this side, see `load_like`).
+        cand.fault = combine(failures + cand.health)
+        cand.anomaly = max(cand.fault, TRAFFIC_WEIGHT * combine(traffic))
+        cand.onset = onset(cand.symptoms + cand.health)
+    return by_resource
+
+
+def onset(findings: list[Finding]) -> datetime | None:
+    """When the resource's trouble began: the earliest onset among its strongest findings.
+
+    A weak early finding (noise that crossed the threshold once) must not pull the onset
+    forward, or every real cause would look later than its victim.
+    """
+    timed = [f for f in findings if f.onset is not None]
+    if not timed:
+        return None
+    top = max(f.score for f in timed)
+    # Scores saturate, so many findings can be "strongest": take the middle of their onsets
+    # (the lower median), not the earliest, which a single early blip would decide.
+    onsets = sorted(f.onset for f in timed if f.score >= top - ONSET_SCORE_BAND)
+    return onsets[(len(onsets) - 1) // 2]
+
+
+def inferred(topology: Topology, resource: str) -> bool:
+    """X-Ray-style inferred nodes (a call as seen by its caller) are views, not resources."""
+    node = topology.get(resource)
+    return node is not None and node.attributes.get("xray_inferred", "").lower() == "true"
+
+
+def anomalous(cands: dict[str, Candidate], topology: Topology) -> dict[str, Candidate]:
+    return {r: c for r, c in cands.items() if c.anomaly >= ANOMALOUS and not inferred(topology, r)}
+
+
+def deltas(cand: Candidate) -> dict[tuple[str, str], float]:
+    """Size of each metric shift by (metric, stat)."""
+    out: dict[tuple[str, str], float] = {}
+    for f in cand.symptoms:
+        details = metric(f)
+        if details is None or f.evidence.baseline_value is None or f.evidence.incident_value is None:
+            continue
+        delta = abs(f.evidence.incident_value - f.evidence.baseline_value)
+        key = (details.metric, details.stat)
+        out[key] = max(out.get(key, 0.0), delta)
+    return out
+
+
+def calls(cand: Candidate) -> float | None:
+    """The candidate's request volume: from its traffic metrics, or the calls counted on a
+    trace edge (the two are on different scales; kept as the ranking has always read them)."""
+    values = [
+        float(d.calls) for f in cand.symptoms
+        if isinstance(d := f.evidence.details, (MetricDetails, TraceDetails)) and d.calls is not None
+    ]
+    return max(values) if values else None
+
+
+def tolerance(cand: Candidate) -> timedelta:
+    """How late a cause's onset may look: a metric sampled every 5 minutes shows a change up
+    to 5 minutes after it happened."""
+    periods = [period(f) or 0.0 for f in cand.symptoms]
+    return max(ONSET_TOLERANCE, timedelta(seconds=max(periods, default=0.0)))
+
+
+def recovery(cand: Candidate) -> datetime | None:
+    """When the candidate's anomaly ended by itself: every symptom was followed by a stretch of
+    normal data (RECOVERY_MARGIN, RECOVERY_POINTS), and no change or health event marks the resource.
+    None when any symptom has no known end (log and trace findings) or was still going on."""
+    if not cand.symptoms or cand.health or cand.change > 0:
+        return None
+    ends = []
+    for f in cand.symptoms:
+        details = metric(f)
+        if details is None or details.until is None or details.observed_until is None:
+            return None
+        step = timedelta(seconds=float(details.period_s if details.period_s is not None else DEFAULT_PERIOD_S))
+        if details.observed_until - details.until < max(RECOVERY_MARGIN, RECOVERY_POINTS * step):
+            return None
+        ends.append(details.until)
+    return max(ends)
+
+
+def demand_onset(cand: Candidate) -> datetime | None:
+    """When the resource's request volume rose clearly, if it did."""
+    onsets = [
+        f.onset for f in cand.symptoms
+        if is_traffic(f) and f.direction == "up" and f.score >= CLEAR_DEMAND and f.onset
+    ]
+    return min(onsets, default=None)

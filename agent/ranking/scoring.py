@@ -1,0 +1,158 @@
+"""Scoring candidates along the dependency graph.
+
+The root cause is usually the most downstream anomalous dependency whose anomaly started
+earliest and explains the symptoms above it. So a candidate is discounted when one of its
+own dependencies is anomalous from no later on (it is then more likely a victim), and
+credited for the share of other anomalous resources that sit above it; a change on the
+candidate shortly before its onset raises the score.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from agent.ranking.candidates import Candidate, calls, deltas, limit_reached, metric, tolerance
+from agent.ranking.thresholds import (
+    ALARM_NORMAL_DISCOUNT, ANOMALOUS, CHANGE_WEIGHT, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
+    MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE, VICTIM_DISCOUNT,
+)
+from domain.models import Finding, Topology
+from tools.analysis.changes import proximity
+
+
+def share(cause: Candidate, effect: Candidate) -> float:
+    """How much of `effect`'s anomaly `cause` can account for, in [0, 1].
+
+    Where both moved on the same metric and statistic (hence the same unit), compare sizes:
+    a dependency whose latency rose by 1 ms cannot explain a caller that got 450 ms slower.
+    Otherwise magnitudes are not comparable and timing decides: a cause starts no later.
+    """
+    if cause.fault < ANOMALOUS:
+        return 0.0  # a shift in traffic alone explains no failure
+    if cause.onset and effect.onset and cause.onset > effect.onset + tolerance(cause):
+        return 0.0
+    mine, theirs = deltas(cause), deltas(effect)
+    common = [k for k in mine if k in theirs and theirs[k] > 0]
+    if not common:
+        # A violated hard limit (expired, exhausted, at its limit) is a known way to fail:
+        # it accounts for its callers' failure without a metric in common.
+        if any(limit_reached(f) for f in cause.symptoms):
+            return 1.0
+        return UNCOMPARABLE
+    # Means add up over calls, percentiles do not: compare averages where both have them.
+    averages = [k for k in common if k[1].lower() in ("average", "avg", "mean")]
+    # A dependency called k times per call of its caller adds k times its own slowdown.
+    calls_cause, calls_effect = calls(cause), calls(effect)
+    flow = calls_cause / calls_effect if calls_cause and calls_effect else 1.0
+    return max(min(1.0, mine[k] * flow / theirs[k]) for k in (averages or common))
+
+
+def explains(cause: Candidate, effect: Candidate, anomalous: dict[str, Candidate], topology: Topology) -> float:
+    """`share` along the graph: a cause reaches an effect through the resources in between,
+    so it must also account for at least one anomalous resource on the way."""
+    direct = share(cause, effect)
+    between = topology.upstream(cause.resource) & topology.downstream(effect.resource)
+    hops = [anomalous[r] for r in between if r in anomalous and r != cause.resource]
+    if not hops:
+        return direct
+    return min(direct, max(share(cause, hop) for hop in hops))
+
+
+def score_changes(
+    pool: list[Candidate], anomalous: dict[str, Candidate], topology: Topology, alarm_time: datetime, observed: set[str]
+) -> None:
+    """Score each candidate's changes by proximity to its onset.
+
+    A changed resource without telemetry of its own (a security group, a policy, a
+    configuration) is judged by the resources that depend on it: it inherits their failure,
+    weighted by how close before their onset it changed, and its onset is the change. A
+    resource whose own telemetry looks normal inherits nothing: it was seen to be healthy.
+    """
+    for cand in pool:
+        if cand.fault >= ANOMALOUS or not cand.changes or cand.resource in observed:
+            reference = cand.onset or alarm_time
+            cand.change = max((proximity(f.onset, reference) for f in cand.changes if f.onset), default=0.0)
+            continue
+        callers = [anomalous[r] for r in topology.callers(cand.resource) if r in anomalous]
+        if not callers:
+            continue
+        reference = min((c.onset for c in callers if c.onset), default=alarm_time)
+        cand.change = max((proximity(f.onset, reference) for f in cand.changes if f.onset), default=0.0)
+        if cand.change > 0:
+            cand.fault = max(cand.fault, max(c.fault for c in callers) * cand.change)
+            cand.anomaly = max(cand.anomaly, cand.fault)
+            cand.onset = min(f.onset for f in cand.changes if f.onset)
+
+
+def score(
+    cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, entry: str,
+    alarm_normal: bool = False, echoes: dict[str, Candidate] | None = None,
+) -> None:
+    """Set `cand.score` (and what it is made of: victim, explains, explains_alarm).
+
+    `alarm_normal`: the alarmed metric showed no sustained shift against its baseline.
+    `echoes`: the dependencies whose shift the alarmed metric echoed faintly (see `echoes`)."""
+    below = topology.downstream(cand.resource)
+    above = topology.upstream(cand.resource)
+    # Victim: an anomalous dependency that accounts for our anomaly.
+    for other, oc in anomalous.items():
+        if other == cand.resource or other not in below:
+            continue
+        victim = oc.fault * share(oc, cand)
+        if victim > cand.victim:
+            cand.victim, cand.victim_of = victim, other
+    # Resources whose only anomaly is less traffic are consequences, not symptoms to explain.
+    others = [r for r, c in anomalous.items() if r != cand.resource and c.fault >= ANOMALOUS]
+    cand.explains = (
+        sum(explains(cand, anomalous[r], anomalous, topology) for r in others if r in above) / len(others)
+        if others else 1.0
+    )
+    # Above all, a root cause must explain what paged: the alarmed resource.
+    if cand.resource == entry:
+        cand.explains_alarm = 1.0
+    elif entry in above and entry in anomalous:
+        cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology)
+    elif echoes:
+        # The alarm barely moved but echoed these dependencies: explaining one explains the alarm.
+        cand.explains_alarm = max(
+            1.0 if r == cand.resource else explains(cand, echo, anomalous, topology) if r in above else 0.0
+            for r, echo in echoes.items()
+        )
+    elif entry in above and alarm_normal:
+        # Nothing at the alarmed resource moved, so how much of it the candidate accounts for
+        # cannot be measured: credit it as for magnitudes that cannot be compared. Counting it
+        # as "explains none of it" would weigh the quiet alarm twice: the alarm-normal discount
+        # in `confidence` already covers the chance of a false alarm.
+        cand.explains_alarm = UNCOMPARABLE
+    explained = EXPLAIN_BASE + EXPLAIN_ALARM * cand.explains_alarm + (1.0 - EXPLAIN_BASE - EXPLAIN_ALARM) * cand.explains
+    cand.score = cand.anomaly * (1.0 - VICTIM_DISCOUNT * cand.victim) * explained
+    cand.score = min(1.0, cand.score + CHANGE_WEIGHT * cand.change * (1.0 - cand.score))
+
+
+def quiet_alarm_factor(observation: Finding) -> float:
+    """What a quiet alarm leaves of every candidate's score: more the nearer its metric came to a shift."""
+    return min(QUIET_ALARM_MAX_FACTOR, QUIET_ALARM_BASE + observation.score)
+
+
+def confidence(top: Candidate, runner_up: Candidate | None, trigger_anomalous: bool) -> float:
+    """The evidence score of a hypothesis: its candidate's score, discounted when a close rival
+    exists or when the alarmed metric itself looks normal against the baseline. Abstention is
+    decided on this; what users see is its calibrated probability (agent/calibration.py)."""
+    margin = top.score - (runner_up.score if runner_up else 0.0)
+    value = top.score * (MARGIN_FLOOR + MARGIN_WEIGHT * min(1.0, margin / FULL_MARGIN))
+    if not trigger_anomalous:
+        value *= ALARM_NORMAL_DISCOUNT
+    return round(max(0.0, min(MAX_EVIDENCE_SCORE, value)), 3)
+
+
+def echoes(alarm_normal: list[Finding], cands: dict[str, Candidate], topology: Topology, entry: str) -> dict[str, Candidate]:
+    """The failing dependencies of the alarmed resource whose shift of the alarmed metric the
+    alarmed series echoed, too faintly to count as a shift of its own (the metric analysis
+    names them: an aggregate dilutes a dependency's failure by its share of the requests).
+    Such an echo corroborates the alarm: it is not the noise a false alarm is made of."""
+    if not alarm_normal:
+        return {}
+    details = metric(alarm_normal[0])
+    named = details.echoes if details is not None else []
+    below = topology.downstream(entry)
+    return {r: cands[r] for r in named if r in cands and r in below and cands[r].fault >= ANOMALOUS}
