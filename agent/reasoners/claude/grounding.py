@@ -15,9 +15,11 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 from pydantic import BaseModel, Field, ValidationError
 
-from domain.models import CAUSES, Cause, DroppedHypothesis, Finding, Hypothesis
+from domain.models import Cause, DroppedHypothesis, Finding, Hypothesis
 
 
 class ModelHypothesis(BaseModel):
@@ -43,7 +45,7 @@ ANSWER_SCHEMA = {
                 "type": "object",
                 "properties": {
                     "resource": {"type": "string"},
-                    "cause": {"type": "string", "enum": list(CAUSES)},
+                    "cause": {"type": "string", "enum": list(get_args(Cause))},
                     "reasoning": {"type": "string", "description": "why, in two to four sentences, citing finding ids"},
                     "cited_findings": {"type": "array", "items": {"type": "string"}},
                     "next_steps": {"type": "array", "items": {"type": "string"}},

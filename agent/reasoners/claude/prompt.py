@@ -6,6 +6,8 @@ stable prefix that prompt caching can reuse across investigations.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -13,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from agent.reasoners.claude.compact import fenced_json
 from tools.aws.redact import redact_text
 from agent.state import Scope
-from domain.models import CAUSES, Hypothesis, Trigger
+from domain.models import Cause, Hypothesis, Trigger
 
 PROMPTS = Path(__file__).resolve().parents[3] / "prompts" / "claude"
 ANSWER_TOOL = "submit_hypotheses"
@@ -25,7 +27,7 @@ def _environment() -> Environment:
 
 
 def system_prompt(rounds: int) -> str:
-    return _environment().get_template("system.md.j2").render(causes=CAUSES, rounds=rounds, answer_tool=ANSWER_TOOL)
+    return _environment().get_template("system.md.j2").render(causes=get_args(Cause), rounds=rounds, answer_tool=ANSWER_TOOL)
 
 
 def investigation_prompt(
