@@ -38,6 +38,7 @@ def _short(text: str, limit: int) -> str:
 
 def _details(details: Any) -> dict[str, Any]:
     raw = details.model_dump(mode="json", exclude_none=True) if isinstance(details, BaseModel) else dict(details or {})
+    raw.pop("kind", None)  # the finding's own kind, already in the compact body
     clean = redact_value(raw)
     return {k: _short(v, DETAIL_CHARS) if isinstance(v, str) else v for k, v in clean.items()}
 
