@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.runner import investigate_bundle  # noqa: E402
 from agent.live import investigate_alarm  # noqa: E402
+from domain.settings import AwsOptions, Settings  # noqa: E402
 from tools.bundle.validate import load_manifest  # noqa: E402
 from tools.emulator.scenario import load_scenario  # noqa: E402
 from tools.emulator.seed import seed  # noqa: E402
@@ -59,7 +60,7 @@ def main() -> int:
                 started = time.perf_counter()
                 seed(scenario, endpoint)
                 seeded = time.perf_counter()
-                run = investigate_alarm(scenario.alarm_name, region=args.region, endpoint_url=endpoint)
+                run = investigate_alarm(scenario.alarm_name, settings=Settings(aws=AwsOptions(region=args.region, endpoint_url=endpoint)))
                 done = time.perf_counter()
             live = _top(run.investigation)
             same += live == offline

@@ -20,8 +20,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -70,6 +71,16 @@ class AwsOptions(BaseModel):
     max_attempts: int = Field(default=4, ge=1, le=20, description="botocore attempts per call, first try included")
     connect_timeout_s: float = Field(default=5.0, gt=0, description="seconds to open a connection")
     read_timeout_s: float = Field(default=30.0, gt=0, description="seconds to wait for an answer")
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _endpoint_is_a_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"{value!r} is not an http(s):// URL with a host, e.g. http://127.0.0.1:4566")
+        return value
 
 
 class ReasonerOptions(BaseModel):

@@ -6,7 +6,7 @@ import json
 from datetime import datetime, timezone
 
 from tools.aws.events import change_event
-from tools.aws.redact import redact_text, redact_value
+from tools.redact import redact_text, redact_value
 from tools.aws.xray import edges_from_spans, segment_spans, service_graph_edges, trace_spans
 from tools.emulator.scenario import segment_documents
 

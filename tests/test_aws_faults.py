@@ -1,4 +1,4 @@
-"""Retries and failures-as-data, against a local HTTP stub speaking the AWS JSON protocols.
+"""Retries, deadlines and failures-as-data, against a local HTTP stub speaking the AWS JSON protocols.
 
 The stub stands in for AWS so the thing under test is our retry and error handling, not
 AWS: scripted answers per operation, and a record of every request that reached it.
@@ -16,7 +16,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from domain.models import TimeWindow
-from tools.aws.clients import AwsTarget, ClientFactory
+from domain.settings import AwsOptions
+from tools.aws.clients import ClientFactory
+from tools.aws.deadline import Deadline
 from tools.aws.source import AwsSource
 
 T0 = datetime(2024, 5, 14, 12, 0, tzinfo=timezone.utc)
@@ -73,9 +75,9 @@ def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "stub")
 
 
-def _source(endpoint: str, sleeps: list[float], **target: object) -> AwsSource:
-    factory = ClientFactory(AwsTarget(region="us-east-1", endpoint_url=endpoint, **target), sleep=sleeps.append)
-    return AwsSource(factory.target, focus=WINDOW, factory=factory)
+def _source(endpoint: str, *, deadline: Deadline | None = None, **aws: object) -> AwsSource:
+    factory = ClientFactory(AwsOptions(region="us-east-1", endpoint_url=endpoint, **aws), deadline=deadline)
+    return AwsSource(factory, focus=WINDOW)
 
 
 THROTTLED = (400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
@@ -84,18 +86,53 @@ EVENTS = (200, {"events": [{"logStreamName": "app/1", "timestamp": int((T0 + tim
                             "message": "ERROR boom trace 1-66435240-000000000000000000000001"}]})
 
 
-def test_throttling_is_retried_with_jittered_backoff_until_it_passes(stub):
+@pytest.mark.parametrize("mode", ["standard", "adaptive"])
+def test_throttling_is_retried_by_botocore_until_it_passes(stub, mode):
     state, endpoint = stub
     state.script["DescribeLogGroups"].extend([THROTTLED, THROTTLED, GROUPS])
-    sleeps: list[float] = []
-    # botocore gets one attempt here, so every retry seen is tenacity's.
-    source = _source(endpoint, sleeps, max_attempts=1)
-    result = source.logs(WINDOW, limit=1000)
+    result = _source(endpoint, retry_mode=mode, max_attempts=3).logs(WINDOW, limit=1000)
     assert result.status in ("ok", "empty")
+    # Two throttled answers and the third attempt passes: three requests, no more.
     assert state.seen.count("DescribeLogGroups") == 3
-    assert len(sleeps) == 2
-    # full jitter: attempt n waits uniformly in [0, min(20, 0.5 * 2**n)]
-    assert 0 <= sleeps[0] <= 1.0 and 0 <= sleeps[1] <= 2.0
+
+
+@pytest.mark.parametrize("mode", ["standard", "adaptive"])
+def test_a_throttled_call_never_makes_more_attempts_than_configured(stub, mode):
+    state, endpoint = stub
+    state.script["DescribeLogGroups"].extend([THROTTLED] * 20)
+    result = _source(endpoint, retry_mode=mode, max_attempts=3).logs(WINDOW)
+    # One layer of retries: 3 attempts, not 3 x another layer's tries.
+    assert state.seen.count("DescribeLogGroups") == 3
+    assert result.status == "unavailable" and "ThrottlingException" in result.error
+
+
+def test_one_attempt_configured_means_one_request(stub):
+    state, endpoint = stub
+    state.script["DescribeLogGroups"].extend([THROTTLED] * 5)
+    assert _source(endpoint, max_attempts=1).logs(WINDOW).status == "unavailable"
+    assert state.seen.count("DescribeLogGroups") == 1
+
+
+def test_after_the_deadline_no_request_is_sent_and_the_read_is_a_gap(stub):
+    state, endpoint = stub
+    now = [0.0]
+    deadline = Deadline(10.0, clock=lambda: now[0])
+    source = _source(endpoint, deadline=deadline)
+    now[0] = 10.0
+    result = source.logs(WINDOW)
+    assert state.seen == []
+    assert result.status == "unavailable" and "10 s deadline was reached" in result.error
+    assert any("DescribeLogGroups x1" in line for line in source.factory.gaps())
+
+
+def test_paginated_reads_follow_every_page_through_the_public_paginator(stub):
+    state, endpoint = stub
+    first = {"logGroups": [{"logGroupName": "/ecs/shop/a"}], "nextToken": "t1"}
+    second = {"logGroups": [{"logGroupName": "/ecs/shop/b"}]}
+    state.script["DescribeLogGroups"].extend([(200, first), (200, second)])
+    result = _source(endpoint).logs(WINDOW)
+    assert state.seen.count("DescribeLogGroups") == 2
+    assert result.query["groups"] == 2  # both pages' groups were read
 
 
 def test_server_errors_are_retried_by_botocore_standard_mode(stub):
@@ -103,8 +140,8 @@ def test_server_errors_are_retried_by_botocore_standard_mode(stub):
     unavailable = (503, {"__type": "ServiceUnavailableException", "message": "try again"})
     state.script["DescribeLogGroups"].extend([unavailable, GROUPS])
     state.script["FilterLogEvents"].append(EVENTS)
-    source = _source(endpoint, [], max_attempts=3)
-    source.settings.log_slices = 1
+    source = _source(endpoint, max_attempts=3)
+    source.limits.log_slices = 1
     result = source.logs(WINDOW, limit=1000)
     assert result.status == "ok"
     assert state.seen.count("DescribeLogGroups") == 2
@@ -116,18 +153,9 @@ def test_server_errors_are_retried_by_botocore_standard_mode(stub):
 def test_denied_api_becomes_a_denied_result_not_an_exception(stub):
     state, endpoint = stub
     state.script["DescribeLogGroups"].append((400, {"__type": "AccessDeniedException", "message": "not authorized to perform logs:DescribeLogGroups"}))
-    result = _source(endpoint, []).logs(WINDOW)
+    result = _source(endpoint).logs(WINDOW)
     assert result.status == "denied"
     assert "logs:DescribeLogGroups" in result.error and "iam/readonly-policy.json" in result.error
-
-
-def test_throttling_that_never_ends_makes_the_source_unavailable(stub):
-    state, endpoint = stub
-    state.script["DescribeLogGroups"].extend([THROTTLED] * 10)
-    sleeps: list[float] = []
-    result = _source(endpoint, sleeps, max_attempts=1, throttle_attempts=3).logs(WINDOW)
-    assert result.status == "unavailable"
-    assert state.seen.count("DescribeLogGroups") == 3 and len(sleeps) == 2
 
 
 def test_log_reads_are_bounded_per_slice_and_say_so(stub):
@@ -135,8 +163,8 @@ def test_log_reads_are_bounded_per_slice_and_say_so(stub):
     state.script["DescribeLogGroups"].append(GROUPS)
     many = {"events": EVENTS[1]["events"] * 60, "nextToken": "more"}
     state.script["FilterLogEvents"].extend([(200, many)] * 3)
-    source = _source(endpoint, [])
-    source.settings.log_slices = 3
+    source = _source(endpoint)
+    source.limits.log_slices = 3
     state.script["StartQuery"].append((200, {"queryId": "q-1"}))
     state.script["GetQueryResults"].extend([
         (200, {"status": "Running", "results": []}),
@@ -160,8 +188,8 @@ def test_insights_that_ignores_the_aggregation_is_not_trusted(stub):
     state.script["StartQuery"].append((200, {"queryId": "q-1"}))
     # What moto answers: raw rows, the stats clause silently ignored.
     state.script["GetQueryResults"].append((200, {"status": "Complete", "results": [[{"field": "@message", "value": "x"}]]}))
-    source = _source(endpoint, [])
-    source.settings.log_slices = 3
+    source = _source(endpoint)
+    source.limits.log_slices = 3
     first = source.logs(WINDOW, limit=150)
     assert "counted by Logs Insights" not in first.note and "3 slice(s) had more" in first.note
     source.logs(TimeWindow(start=WINDOW.start, end=WINDOW.end + timedelta(minutes=1)), limit=150)

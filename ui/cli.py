@@ -17,6 +17,7 @@ from rich.console import Console
 
 from domain.errors import UserError
 from domain.extras import DISTRIBUTION
+from tools.sanitize import for_terminal
 from ui.options import EndpointUrl, Profile, Region, cli_overrides, settings_from
 
 app = typer.Typer(
@@ -73,7 +74,7 @@ def validate(bundle: Path = typer.Argument(..., help="bundle directory holding i
     problems = validate_bundle(_bundle_path(bundle))
     if problems:
         for problem in problems:
-            err_console.print(str(problem), markup=False)
+            err_console.print(for_terminal(str(problem)), markup=False)
         raise typer.Exit(code=2)
     Console(highlight=False).print(f"{bundle}: valid bundle", markup=False)
 
@@ -96,6 +97,7 @@ def investigate(
     from agent.render import render
     from agent.report import markdown_report
     from agent.runner import investigate_bundle
+    from tools.atomic import write_text_atomic
 
     if (bundle is None) == (alarm is None):
         raise UserError("say what to investigate: --bundle DIR (a recorded incident) or --alarm NAME (a live alarm)")
@@ -120,16 +122,17 @@ def investigate(
 
         err_console.print(f"reasoner: {investigation.reasoner.note}", markup=False)
         err_console.print(f"model usage: {model_usage_line(investigation.reasoner.usage)}", markup=False)
-    if report is not None:
-        try:
-            report.write_text(markdown_report(investigation), encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"cannot write the report to {report}: {exc.strerror}") from exc
+    # The result first: a report that cannot be written must not cost the engineer the answer.
     if as_json:
         typer.echo(json.dumps(to_json(investigation, extra), indent=2))
     else:
         render(investigation, Console(highlight=False, soft_wrap=True))
-        if report is not None:
+    if report is not None:
+        try:
+            write_text_atomic(report, markdown_report(investigation))
+        except OSError as exc:
+            raise UserError(f"cannot write the report to {report}: {exc.strerror or exc}; the previous file, if any, is unchanged") from exc
+        if not as_json:
             err_console.print(f"report written to {report}", markup=False)
 
 
@@ -154,7 +157,7 @@ def record(
         )
     top = run.investigation.hypotheses[0] if run.investigation.hypotheses else None
     verdict = f"#1 {top.resource} ({top.cause}, {top.confidence:.2f})" if top else "no hypothesis (abstained)"
-    Console(highlight=False, soft_wrap=True).print(f"recorded {out}: {verdict}", markup=False)
+    Console(highlight=False, soft_wrap=True).print(for_terminal(f"recorded {out}: {verdict}"), markup=False)
     err_console.print(usage_line(run.usage), markup=False)
     err_console.print(f"replay it with: investigator investigate --bundle {out}", markup=False)
 
@@ -198,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except UserError as exc:
-        err_console.print(f"error: {exc}", markup=False)
+        err_console.print(for_terminal(f"error: {exc}"), markup=False)
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print("interrupted", markup=False)
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the boundary: users get one line, --debug gives the traceback
         if debug:
             raise
-        err_console.print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", markup=False)
+        err_console.print(for_terminal(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"), markup=False)
         return 1
     return 0
 

@@ -7,6 +7,7 @@ import pandas as pd
 from domain.findings import GapDetails
 from domain.models import Domain, Evidence, Finding, TimeWindow
 from agent.state import Scope
+from tools.clean import clean_metric_points
 from tools.envelope import ToolResult
 from tools.source import TelemetrySource
 
@@ -56,4 +57,7 @@ def metrics_for(source: TelemetrySource, scope: Scope, domain: Domain):
         frame = pd.concat(present, ignore_index=True).drop_duplicates()
     else:
         frame = present[0] if present else pd.DataFrame()
+    frame, note = clean_metric_points(frame)
+    if note:
+        notes.append(f"metrics: {note}")
     return frame, gaps, notes

@@ -26,9 +26,10 @@ from tools.analysis.changes import LOOKBACK, change_findings, health_findings
 from tools.analysis.code_paths import code_path_findings, failing_call_findings
 from tools.analysis.constraints import constraint_findings
 from tools.analysis.logs import log_findings
-from tools.analysis.metrics import alarm_metric_observation, metric_findings
+from tools.analysis.metrics import alarm_metric_observation, metric_findings, per_metric
 from tools.analysis.semantics import metric_domain
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
+from tools.clean import distinct_log_records
 from tools.links import with_links
 
 
@@ -39,8 +40,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
         return {"findings": findings, "notes": notes}
     if domain == "infrastructure":
         findings += constraint_findings(frame, scope.incident, scope.normal_windows(), scope.topology)
-    domains = {m: metric_domain(m) for m in frame["metric"].unique()}
-    mine = frame[frame["metric"].isin([m for m, d in domains.items() if d == domain])]
+    mine = frame[per_metric(frame["namespace"], frame["metric"], lambda m, ns: metric_domain(m, ns) == domain, bool)]
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(), stale_baseline=_stale(scope.baseline, scope.incident),
@@ -50,7 +50,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
             trigger.state_change_time - onset_lookback(trigger) if trigger.onset_lookback_s is not None else None
         ),
     )
-    if metric_domain(trigger.metric) == domain:
+    if metric_domain(trigger.metric, trigger.namespace) == domain:
         observation = alarm_metric_observation(
             mine, findings, resource=trigger.resource, metric=trigger.metric,
             incident=scope.incident, baseline=scope.normal_windows(),
@@ -161,6 +161,9 @@ def _log_findings(state: InvestigationState, runtime: Runtime[Context], inc_span
         lambda w: source.logs(w, scope.resources), [scope.baseline, scope.incident], "application"
     )
     base, inc = (f if f is not None else pd.DataFrame() for f in frames)
+    # Duplicate shipping repeats whole records: counted twice they double one resource's rates.
+    (base, base_note), (inc, inc_note) = distinct_log_records(base), distinct_log_records(inc)
+    notes += [f"logs ({period}): {note}" for period, note in (("baseline", base_note), ("incident", inc_note)) if note]
     if inc.empty:
         return {"findings": gaps, "notes": notes}
     # Rates are per minute of data actually recorded: a recording may hold logs for only

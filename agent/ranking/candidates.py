@@ -106,7 +106,7 @@ def load_like(f: Finding) -> bool:
     details = metric(f)
     if details is None:
         return False
-    return details.traffic or (not details.reported_by and is_outgoing(details.metric))
+    return details.traffic or (not details.reported_by and is_outgoing(details.metric, details.namespace or None))
 
 
 def collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:

@@ -9,7 +9,9 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from crafted_bundles import database_saturation
 
+from domain.settings import AwsOptions
 from tools.aws.alarm import open_alarm
+from tools.aws.clients import ClientFactory
 from tools.emulator.scenario import load_scenario
 from tools.emulator.seed import seed
 from tools.emulator.server import serve_in_thread
@@ -32,12 +34,12 @@ def test_denied_xray_becomes_a_reported_gap_and_the_rest_still_ranks(tmp_path, m
     scenario = load_scenario(database_saturation(tmp_path / "bundle"), datetime.now(timezone.utc), region)
     with serve_in_thread(scenario) as endpoint:
         seed(scenario, endpoint)
-        target = open_alarm(scenario.alarm_name, region=region, endpoint_url=endpoint)
+        target = open_alarm(scenario.alarm_name, ClientFactory(AwsOptions(region=region, endpoint_url=endpoint)))
         target.source.factory.client("xray").meta.events.register("before-call.xray.*", _deny)
         # A fresh source so nothing read before the denial is cached.
         from tools.aws.source import AwsSource
 
-        source = AwsSource(target.source.target, focus=target.window, factory=target.source.factory, known=[target.trigger.resource])
+        source = AwsSource(target.source.factory, focus=target.window, known=[target.trigger.resource])
         investigation = investigate(source, target.trigger, target.window, target.baseline, clock=lambda: datetime.now(timezone.utc))
 
     gaps = [f for f in investigation.findings if f.kind == "gap"]

@@ -2,20 +2,21 @@
 
 A full live investigation runs against the in-process emulator, with one resource of every
 kind discovery describes (ECS service, load balancer and target group, certificate,
-CloudFormation stack) and a Health event, so every read path makes its calls; a botocore
-`before-call` hook (the source's usage meter) collects each operation.
+CloudFormation stack) and a Health event, so every read path makes its calls. The calls are
+collected by the hook on botocore's client base class (tests/integration/conftest.py), which
+every integration test carries: a client made outside the factory cannot slip past it.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
 import pytest
 from crafted_bundles import queue_outage
+from readonly_policy import READ_ONLY, ROOT, policy_actions
 
 from agent.live import investigate_alarm
 from domain.settings import load_settings
@@ -25,17 +26,6 @@ from tools.emulator.seed import seed
 from tools.emulator.server import serve_in_thread
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
-
-POLICY = Path(__file__).resolve().parents[2] / "iam" / "readonly-policy.json"
-READ_ONLY = re.compile(r"^(Describe|Get|List|Lookup|BatchGet|Filter)[A-Za-z]*$|^(StartQuery|GetQueryResults)$")
-# botocore service name -> IAM action prefix, where they differ
-IAM_PREFIX = {"resourcegroupstaggingapi": "tag", "elbv2": "elasticloadbalancing"}
-
-
-def _policy_actions() -> set[str]:
-    document = json.loads(POLICY.read_text())
-    return {action for statement in document["Statement"] for action in statement["Action"]}
-
 
 def _create_resources(endpoint: str, region: str) -> None:
     kw = {"endpoint_url": endpoint, "region_name": region}
@@ -55,7 +45,7 @@ def _create_resources(endpoint: str, region: str) -> None:
     boto3.client("cloudformation", **kw).create_stack(StackName="shop", TemplateBody=json.dumps(template))
 
 
-def test_policy_lists_exactly_the_read_only_actions_the_tools_call(tmp_path, monkeypatch):
+def test_policy_lists_exactly_the_read_only_actions_the_tools_call(tmp_path, monkeypatch, product_aws_calls):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "emulator")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "emulator")
     region = "us-east-1"
@@ -77,8 +67,27 @@ def test_policy_lists_exactly_the_read_only_actions_the_tools_call(tmp_path, mon
     assert described["jobs-queue"].attributes["cloudformation_stack"] == "shop"
     assert [e.event_type_code for e in health] == ["AWS_SQS_OPERATIONAL_ISSUE"]
 
-    called = {f"{IAM_PREFIX.get(service, service)}:{operation}" for service, operation in (c.split(":") for c in run.usage.calls)}
-    allowed = _policy_actions()
+    called = set(product_aws_calls)
+    allowed = policy_actions()
     assert called - allowed == set(), "called but missing from iam/readonly-policy.json"
     assert allowed - called == set(), "in the policy but never called: remove it"
     assert [a for a in allowed if not READ_ONLY.match(a.split(":", 1)[1])] == []
+
+
+def test_a_client_made_outside_the_factory_is_still_checked(tmp_path, monkeypatch, product_aws_calls):
+    """The hook is on botocore's base class: product code calling AWS through its own client is seen too."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "emulator")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "emulator")
+    # Code compiled under a product path stands for a module that builds a bare boto3 client.
+    rogue = compile(
+        "import boto3\n"
+        "boto3.client('cloudwatch', endpoint_url=endpoint, region_name='us-east-1')"
+        ".put_metric_data(Namespace='X', MetricData=[{'MetricName': 'm', 'Value': 1.0}])\n",
+        str(ROOT / "tools" / "aws" / "rogue.py"), "exec",
+    )
+    with serve_in_thread() as endpoint:
+        boto3.client("cloudwatch", endpoint_url=endpoint, region_name="us-east-1").list_metrics()  # test setup: not counted
+        exec(rogue, {"endpoint": endpoint})
+    assert product_aws_calls == ["cloudwatch:PutMetricData"]
+    assert "cloudwatch:PutMetricData" not in policy_actions() and not READ_ONLY.match("PutMetricData")
+    product_aws_calls.clear()  # seen and flagged; the fixture's own check would fail this test otherwise

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -52,6 +53,33 @@ def z_to_score(z: float) -> float:
 def _dimensions(row: pd.Series) -> dict[str, str]:
     raw = row["dimensions"]
     return {str(k): str(v) for k, v in json.loads(raw).items()} if isinstance(raw, str) and raw else {}
+
+
+def _namespace(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def per_metric(
+    namespaces: pd.Series | pd.Index, metrics: pd.Series | pd.Index, read: Callable[..., object], dtype: type = object
+) -> np.ndarray:
+    """`read(metric, namespace)` for every row, called once per distinct (namespace, metric).
+
+    Each column is factorised on its own and the pair keyed by integers, looked up in an array
+    (no sort): factorising the pairs as a MultiIndex takes seconds over millions of rows.
+    """
+    ns_codes, ns_values = pd.factorize(namespaces)
+    metric_codes, metric_values = pd.factorize(metrics)
+    width = len(metric_values) + 1
+    key = (ns_codes.astype(np.int64) + 1) * width + (metric_codes.astype(np.int64) + 1)
+    present = np.zeros((len(ns_values) + 1) * width, dtype=bool)
+    present[key] = True
+    lookup = np.zeros(len(present), dtype=dtype)
+    for pair in np.flatnonzero(present):
+        ns_code, metric_code = divmod(int(pair), width)
+        namespace = ns_values[ns_code - 1] if ns_code > 0 else None
+        metric = metric_values[metric_code - 1] if metric_code > 0 else ""
+        lookup[pair] = read(str(metric), _namespace(namespace))
+    return lookup[key]
 
 
 def _series_label(row: pd.Series) -> str:
@@ -93,8 +121,8 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
     # 99.6 (assuming the latter would hide a fall to 90 %).
     short = stats["n"] < MIN_BASELINE_POINTS
     level = stats["median"].abs()
-    metrics = pd.Series(stats.index.get_level_values("metric"))
-    named = metrics.map({m: is_percentage(str(m)) for m in metrics.unique()}).to_numpy(dtype=bool)
+    named = per_metric(stats.index.get_level_values("namespace"), stats.index.get_level_values("metric"),
+                       is_percentage, bool)
     percent = stats["bounded"].to_numpy(dtype=bool) & named
     room = np.where(percent, np.minimum(level, PERCENT - level), level)
     # Yet a share of n requests moves in steps of 100/n: one failed call in five is 20 points.
@@ -153,7 +181,12 @@ def metric_findings(
     if inc.empty:
         return []
     inc = inc.sort_values(KEY + ["timestamp"], kind="stable").reset_index(drop=True)
-    inc["bad"] = inc["metric"].map({m: bad_direction(m) for m in inc["metric"].unique()})
+    inc["bad"] = per_metric(inc["namespace"], inc["metric"], bad_direction)
+    # A level someone sets (provisioned capacity, a desired count) has no bad direction: a
+    # change to it is a change event, which the change history reports, not an anomaly.
+    inc = inc[inc["bad"] != "none"].reset_index(drop=True)
+    if inc.empty:
+        return []
     inc["z"] = _directional_z(inc)
 
     group_id = inc.groupby(KEY, sort=False).ngroup().to_numpy()
@@ -202,10 +235,11 @@ def metric_findings(
         direction = "up" if up else "down"
         # Less activity on a metric with no bad direction (connections, bytes) is a
         # consequence of trouble elsewhere more often than a cause: treat it as traffic.
-        traffic = is_traffic(run["metric"]) or (run["bad"] == "both" and not up)
+        namespace = _namespace(run["namespace"])
+        traffic = is_traffic(run["metric"], namespace) or (run["bad"] == "both" and not up)
         findings.append(Finding(
             id=Finding.make_id("metric", run["resource"], label),
-            domain=metric_domain(run["metric"]),
+            domain=metric_domain(run["metric"], namespace),
             kind="metric",
             resource=run["resource"],
             signal=label,
@@ -294,8 +328,8 @@ def _calls_per_resource(inc: pd.DataFrame) -> dict[str, float]:
     The ranker weighs a dependency's slowdown by how often it is called per call of its
     caller: means add up over calls.
     """
-    names = [m for m in inc["metric"].unique() if _CALL_WORDS.search(str(m)) and is_traffic(str(m))]
-    rows = inc[inc["metric"].isin(names)]
+    calls = per_metric(inc["namespace"], inc["metric"], lambda m, ns: bool(_CALL_WORDS.search(m)) and is_traffic(m, ns), bool)
+    rows = inc[calls]
     if rows.empty:
         return {}
     per_series = rows.groupby(KEY)["value"].median()
@@ -367,7 +401,7 @@ def _partition_findings(
                 baseline_value=float(run["median"]), incident_value=float(run["value"]),
                 details=MetricDetails(
                     namespace=str(row["namespace"] or ""), metric=str(row["metric"]), stat=str(row["stat"]),
-                    dimensions=_dimensions(row), z=round(z, 2), traffic=is_traffic(str(row["metric"])),
+                    dimensions=_dimensions(row), z=round(z, 2), traffic=is_traffic(str(row["metric"]), _namespace(row["namespace"])),
                     via=str(row["resource"]), period_s=periods.get(tuple(run[k] for k in KEY), 60),
                     until=_until(run, periods), observed_until=observed_until[tuple(run[k] for k in KEY)],
                     constraint=constraint_named(str(row["metric"])),
@@ -419,14 +453,15 @@ def alarm_metric_observation(
     inc = inc.join(stats, on=KEY, how="inner")
     if inc.empty:
         return None
-    inc = inc.assign(bad=bad_direction(metric))
+    namespace = _namespace(inc["namespace"].iloc[0])
+    inc = inc.assign(bad=bad_direction(metric, namespace))
     z = float(np.max(_directional_z(inc)))
     label = f"{metric} (alarmed metric)"
-    echoed = _echoed(inc.assign(z=_directional_z(inc)), findings, resource=resource, metric=metric)
+    echoed = _echoed(inc.assign(z=_directional_z(inc)), findings, resource=resource, metric=metric, namespace=namespace)
     first = series.iloc[0]
     return Finding(
         id=Finding.make_id("metric", resource, label),
-        domain=metric_domain(metric), kind="metric", resource=resource, signal=label,
+        domain=metric_domain(metric, namespace), kind="metric", resource=resource, signal=label,
         summary=f"the alarmed metric {metric} on {resource} shows no sustained shift from its baseline (largest point {z:.1f} robust sd)",
         score=round(z_to_score(z), 4),
         evidence=Evidence(details=MetricDetails(
@@ -439,7 +474,9 @@ def alarm_metric_observation(
 ECHO_Z = 1.0  # the alarmed metric must be worse than its usual noise (one robust sd) to echo a shift
 
 
-def _echoed(alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, metric: str) -> list[str]:
+def _echoed(
+    alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, metric: str, namespace: str | None
+) -> list[str]:
     """Resources whose shift of the alarmed metric the alarmed series echoes, though too faintly
     to be a shift of its own.
 
@@ -452,7 +489,7 @@ def _echoed(alarmed: pd.DataFrame, findings: list[Finding], *, resource: str, me
     counterpart: the dependencies that moved did so at other points. `alarmed`: the incident
     points of the alarmed series with their directional z.
     """
-    bad = bad_direction(metric)
+    bad = bad_direction(metric, namespace)
     echoed = []
     for f in findings:
         details = f.evidence.details

@@ -23,7 +23,7 @@ import botocore.exceptions
 from pydantic import BaseModel, ConfigDict
 
 from domain.models import ComparisonOperator, TimeWindow, Trigger, as_utc
-from tools.aws.clients import AwsTarget, ClientFactory, connection_errors
+from tools.aws.clients import ClientFactory
 from tools.aws.dimensions import STAT_DIMENSION, resource_for_dimensions
 from tools.aws.errors import AwsUserError, error_code, one_line, user_error_for
 from tools.aws.source import AwsSettings, AwsSource
@@ -93,24 +93,19 @@ def _metric_of(alarm: dict[str, Any]) -> tuple[str, str, dict[str, str], str]:
 
 def open_alarm(
     alarm_name: str,
-    region: str | None = None,
-    profile: str | None = None,
-    endpoint_url: str | None = None,
+    factory: ClientFactory,
     clock: Clock | None = None,
     *,
     policy: WindowPolicy | None = None,
-    settings: AwsSettings | None = None,
-    factory: ClientFactory | None = None,
+    limits: AwsSettings | None = None,
 ) -> LiveTarget:
-    """Resolve `alarm_name` into a `LiveTarget`; raises `UserError` with one actionable line."""
+    """Resolve `alarm_name` into a `LiveTarget` read through `factory`; raises `UserError` with one actionable line."""
     clock = clock or (lambda: datetime.now(timezone.utc))
-    target = factory.target if factory else AwsTarget(region=region, profile=profile, endpoint_url=endpoint_url)
-    where = f"region {region or 'default'}" + (f" at {endpoint_url}" if endpoint_url else "")
+    where = f"region {factory.aws.region or 'default'}" + (f" at {factory.aws.endpoint_url}" if factory.aws.endpoint_url else "")
     try:
-        factory = factory or ClientFactory(target)
-        where = f"region {factory.region}" + (f" at {endpoint_url}" if endpoint_url else "")
+        where = f"region {factory.region}" + (f" at {factory.aws.endpoint_url}" if factory.aws.endpoint_url else "")
         answer = factory.call("cloudwatch", "describe_alarms", AlarmNames=[alarm_name], AlarmTypes=["MetricAlarm", "CompositeAlarm"])
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, *connection_errors()) as exc:
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
         fatal = user_error_for(exc, where)
         if fatal:
             raise fatal from exc
@@ -140,7 +135,7 @@ def open_alarm(
     window, baseline = windows_for(changed, clock(), policy)
 
     namespace, metric, dims, stat = _metric_of(alarm)
-    source = AwsSource(target, focus=window, settings=settings, factory=factory)
+    source = AwsSource(factory, focus=window, limits=limits)
     resource = resource_for_dimensions(dims, source.known_ids()) or alarm_name
     source.add_known(resource)
     comparison = alarm.get("ComparisonOperator")

@@ -1,65 +1,65 @@
-"""boto3 clients built once per source, with retries at the right layer and call accounting.
+"""boto3 clients built once per source from the settings' `AwsOptions`, bounded and accounted.
 
-- botocore's standard retry mode handles transient 5xx and connection resets;
-- tenacity adds exponential backoff with full jitter on throttling, which botocore gives up on
-  too early when many analyses read the same account at once;
-- every call is counted (a botocore `before-call` hook) for `Usage`.
+Retries happen in one layer: botocore's `standard` or `adaptive` mode, with `max_attempts`
+attempts per call (first try included). That mode already retries every throttling code
+AWS answers (Throttling, ThrottlingException, RequestLimitExceeded, SlowDown, ...), 5xx
+answers, connection errors and timeouts, with jittered exponential backoff; nothing wraps
+it, so a throttled call makes at most `max_attempts` requests.
+
+Every client also carries three hooks of its own:
+- each API call is counted for `Usage`;
+- after the investigation's deadline no call and no retry starts (`DeadlineReached`);
+- a client whose endpoint stopped answering (every attempt of a call refused, reset or timed
+  out) fails its later calls at once (`EndpointDown`) instead of paying the timeouts again.
+Both errors are ordinary `BotoCoreError`s, which the readers turn into gap results.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import botocore.exceptions
 from botocore.config import Config
-from pydantic import BaseModel
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
 
-from tools.aws.errors import is_throttling
+from domain.settings import AwsOptions
+from tools.aws.deadline import Deadline
+from tools.aws.errors import AwsUserError, DeadlineReached, EndpointDown, connection_errors, one_line
 from tools.aws.usage import UsageMeter
 
 
-class AwsTarget(BaseModel):
-    """Where to read: profile, region and an optional endpoint (the local emulator)."""
-
-    region: str | None = None
-    profile: str | None = None
-    endpoint_url: str | None = None
-    # botocore attempts per call (first try included); tenacity retries throttling on top.
-    max_attempts: int = 4
-    throttle_attempts: int = 6
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-
-
 class ClientFactory:
-    """One boto3 session and one client per service, created on first use."""
+    """One boto3 session and one client per service and region, created on first use."""
 
-    def __init__(self, target: AwsTarget, meter: UsageMeter | None = None, *, sleep: Callable[[float], None] | None = None):
-        self.target = target
+    def __init__(self, aws: AwsOptions, meter: UsageMeter | None = None, *, deadline: Deadline | None = None):
+        self.aws = aws
         self.meter = meter or UsageMeter()
-        self._sleep = sleep
+        self.deadline = deadline or Deadline(None)
         self._session: boto3.Session | None = None
         self._clients: dict[str, Any] = {}
+        self._down: dict[str, str] = {}
+        self._refused: Counter[str] = Counter()
         # boto3 sessions are not thread-safe, and the domain nodes read in parallel.
         self._lock = threading.RLock()
 
     @property
     def session(self) -> boto3.Session:
         with self._lock:
-            return self._session or self._new_session()
-
-    def _new_session(self) -> boto3.Session:
-        # AWS_REGION (which botocore alone does not read) reaches here through the settings.
-        self._session = boto3.Session(profile_name=self.target.profile, region_name=self.target.region)
-        return self._session
+            if self._session is None:
+                self._session = boto3.Session(profile_name=self.aws.profile, region_name=self.aws.region)
+            return self._session
 
     @property
     def region(self) -> str | None:
         return self.session.region_name
+
+    @property
+    def where(self) -> str:
+        """Region and endpoint, for messages."""
+        return f"region {self.region or 'default'} at {self.aws.endpoint_url or 'AWS'}"
 
     def client(self, service: str, *, region: str | None = None) -> Any:
         """The client for `service`; `region` overrides the session's (global APIs such as Health)."""
@@ -68,54 +68,88 @@ class ClientFactory:
             return self._clients.get(key) or self._create(key, service, region)
 
     def _create(self, key: str, service: str, region: str | None) -> Any:
+        # A read that blocks longer than the whole deadline would only overrun it.
+        read_timeout = self.aws.read_timeout_s if self.deadline.seconds is None else min(self.aws.read_timeout_s, self.deadline.seconds)
         config = Config(
-            retries={"mode": "standard", "total_max_attempts": self.target.max_attempts},
-            connect_timeout=self.target.connect_timeout,
-            read_timeout=self.target.read_timeout,
+            retries={"mode": self.aws.retry_mode, "total_max_attempts": self.aws.max_attempts},
+            connect_timeout=self.aws.connect_timeout_s,
+            read_timeout=read_timeout,
             user_agent_extra="aws-incident-investigator",
         )
-        client = self.session.client(
-            service, endpoint_url=self.target.endpoint_url, config=config, **({"region_name": region} if region else {})
-        )
-        client.meta.events.register("before-call.*.*", self._count)
+        try:
+            client = self.session.client(
+                service, endpoint_url=self.aws.endpoint_url, config=config, **({"region_name": region} if region else {})
+            )
+        except ValueError as exc:  # botocore's "Invalid endpoint: ..."
+            raise AwsUserError(f"invalid AWS endpoint URL {self.aws.endpoint_url!r}: {one_line(exc)}") from exc
+        client.meta.events.register("before-call.*.*", lambda model, **_: self._before_call(key, model))
+        client.meta.events.register("before-send.*.*", lambda **_: self._before_attempt())
+        client.meta.events.register("after-call-error.*.*", lambda exception, **_: self._after_error(key, client, exception))
         self._clients[key] = client
         return client
 
-    def _count(self, model: Any, **_: Any) -> None:
+    def _before_call(self, key: str, model: Any) -> None:
+        operation = f"{model.service_model.service_name}:{model.name}"
+        if self.deadline.passed:
+            self._refuse(operation)
+            raise DeadlineReached(seconds=self.deadline.seconds)
+        with self._lock:
+            reason = self._down.get(key)
+        if reason is not None:
+            self._refuse(operation)
+            raise EndpointDown(service=model.service_model.service_name, reason=reason)
         self.meter.count_call(model.service_model.service_name, model.name)
 
+    def _before_attempt(self) -> None:
+        # Checked per attempt too, so botocore's retries stop at the deadline as well.
+        if self.deadline.passed:
+            raise DeadlineReached(seconds=self.deadline.seconds)
+
+    def _after_error(self, key: str, client: Any, exception: BaseException) -> None:
+        if isinstance(exception, connection_errors()):
+            with self._lock:
+                self._down.setdefault(key, f"{client.meta.endpoint_url}: {one_line(exception)}")
+
+    def _refuse(self, operation: str) -> None:
+        with self._lock:
+            self._refused[operation] += 1
+
+    def gaps(self) -> list[str]:
+        """What this factory's clients could not read, one line per cause, for the investigation's notes."""
+        with self._lock:
+            down, refused = dict(self._down), dict(self._refused)
+        lines = [f"{key.split('@')[0]} stopped answering during the investigation ({reason}); its later reads were skipped"
+                 for key, reason in sorted(down.items())]
+        if self.deadline.passed and refused:
+            skipped = ", ".join(f"{op} x{n}" for op, n in sorted(refused.items()))
+            lines.append(
+                f"the {self.deadline.seconds:.0f} s deadline was reached: the investigation completed with what it had "
+                f"read; calls not made: {skipped} (raise INVESTIGATOR_DEADLINE_S to read more)"
+            )
+        return lines
+
     def call(self, service: str, operation: str, *, region: str | None = None, **params: Any) -> dict[str, Any]:
-        """One API call, retried with jittered exponential backoff while throttled."""
-        method = getattr(self.client(service, region=region), operation)
-        retrying = Retrying(
-            retry=retry_if_exception(is_throttling),
-            wait=wait_random_exponential(multiplier=0.5, max=20),
-            stop=stop_after_attempt(self.target.throttle_attempts),
-            reraise=True,
-            **({"sleep": self._sleep} if self._sleep else {}),
-        )
-        return retrying(method, **params)
+        """One API call (botocore retries it as configured)."""
+        return getattr(self.client(service, region=region), operation)(**params)
 
     def pages(
-        self, service: str, operation: str, *, max_pages: int = 100, region: str | None = None, **params: Any
+        self, service: str, operation: str, *, max_pages: int = 100, page_size: int | None = None,
+        region: str | None = None, **params: Any,
     ) -> Iterator[dict[str, Any]]:
-        """Every page of a paginated operation (up to `max_pages`), each call retried on its own."""
+        """Every page of an operation through botocore's paginator (up to `max_pages`).
+
+        An operation botocore cannot paginate is one call. A backend that answers the same
+        token twice has nothing more to give: the pages read so far stand."""
         client = self.client(service, region=region)
-        config = client.get_paginator(operation)._pagination_cfg  # botocore's own token names
-        input_token, output_token = config["input_token"], config["output_token"]
-        for _ in range(max_pages):
-            page = self.call(service, operation, region=region, **params)
-            yield page
-            token = page.get(output_token)
-            if not token or token == params.get(input_token):
-                return
-            params = {**params, input_token: token}
-
-
-def connection_errors() -> tuple[type[BaseException], ...]:
-    return (
-        botocore.exceptions.EndpointConnectionError,
-        botocore.exceptions.ConnectTimeoutError,
-        botocore.exceptions.ReadTimeoutError,
-        botocore.exceptions.ConnectionClosedError,
-    )
+        if not client.can_paginate(operation):
+            yield self.call(service, operation, region=region, **params)
+            return
+        config = {"PageSize": page_size} if page_size else {}
+        pages = client.get_paginator(operation).paginate(**params, PaginationConfig=config)
+        try:
+            for number, page in enumerate(pages, start=1):
+                yield page
+                if number >= max_pages:
+                    return
+        except botocore.exceptions.PaginationError:
+            return

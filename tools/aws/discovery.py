@@ -17,7 +17,7 @@ from typing import Any
 import botocore.exceptions
 
 from domain.models import Resource
-from tools.aws.clients import ClientFactory, connection_errors
+from tools.aws.clients import ClientFactory
 from tools.aws.dimensions import names_resource
 from tools.aws.errors import failure_result
 from tools.aws.periods import batches
@@ -146,8 +146,8 @@ def describe_resources(factory: ClientFactory, known: Iterable[str]) -> tuple[li
     for label, describe in DESCRIBERS.items():
         try:
             found.extend(describe(factory, known_set))
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, *connection_errors()) as exc:
-            result = failure_result(label, exc, {}, f"region {factory.region}")
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            result = failure_result(label, exc, {})
             notes.append(f"{label}: {result.status}: {result.error}")
     if len(found) > MAX_DESCRIBED:
         notes.append(f"kept {MAX_DESCRIBED} of {len(found)} described resources")

@@ -30,16 +30,54 @@ def error_code(exc: BaseException) -> str:
     return ""
 
 
-def is_throttling(exc: BaseException) -> bool:
-    return error_code(exc) in THROTTLING_CODES
-
-
 class AwsUserError(UserError):
     """An AWS problem the user has to fix (credentials, region, endpoint)."""
 
 
+class DeadlineReached(botocore.exceptions.BotoCoreError):
+    """No call starts after the investigation's deadline; a reader turns this into a gap."""
+
+    fmt = "not read: the investigation's {seconds:.0f} s deadline was reached first"
+
+
+class EndpointDown(botocore.exceptions.BotoCoreError):
+    """A client whose endpoint stopped answering earlier in the run fails fast instead of waiting again."""
+
+    fmt = "not read: the {service} endpoint stopped answering earlier in this investigation ({reason})"
+
+
+def connection_errors() -> tuple[type[BaseException], ...]:
+    """The errors that mean the endpoint did not answer (after botocore's retries)."""
+    return (
+        botocore.exceptions.EndpointConnectionError,
+        botocore.exceptions.ConnectTimeoutError,
+        botocore.exceptions.ReadTimeoutError,
+        botocore.exceptions.ConnectionClosedError,
+    )
+
+
 def user_error_for(exc: BaseException, target_text: str) -> AwsUserError | None:
-    """The one-line, actionable error for problems no investigation can work around."""
+    """The one-line, actionable error when the first call (the alarm) fails: nothing to investigate."""
+    fatal = fatal_error_for(exc)
+    if fatal is not None:
+        return fatal
+    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
+        return AwsUserError(
+            f"cannot reach the AWS endpoint for {target_text} ({one_line(exc)}): check --region and --endpoint-url "
+            "(is `investigator emulator start` running?)"
+        )
+    if isinstance(exc, (botocore.exceptions.ReadTimeoutError, botocore.exceptions.ConnectionClosedError)):
+        return AwsUserError(
+            f"the AWS endpoint for {target_text} accepted the connection but did not answer ({one_line(exc)}): "
+            "check --endpoint-url, or raise INVESTIGATOR_AWS__READ_TIMEOUT_S"
+        )
+    if isinstance(exc, DeadlineReached):
+        return AwsUserError(f"the alarm could not be read before the deadline ({one_line(exc)}): raise INVESTIGATOR_DEADLINE_S")
+    return None
+
+
+def fatal_error_for(exc: BaseException) -> AwsUserError | None:
+    """Problems no read can work around (credentials, profile, region): they end the run, mid-run too."""
     if isinstance(exc, (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError)):
         return AwsUserError(
             "no AWS credentials found: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; "
@@ -49,11 +87,6 @@ def user_error_for(exc: BaseException, target_text: str) -> AwsUserError | None:
         return AwsUserError(f"{exc}: check --profile against ~/.aws/config")
     if isinstance(exc, botocore.exceptions.NoRegionError):
         return AwsUserError("no AWS region: pass --region (or set AWS_REGION / the profile's region)")
-    if isinstance(exc, (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError)):
-        return AwsUserError(
-            f"cannot reach the AWS endpoint for {target_text} ({exc}): check --region and --endpoint-url "
-            "(is `investigator emulator start` running?)"
-        )
     if error_code(exc) in CREDENTIAL_CODES:
         return AwsUserError(f"AWS rejected the credentials ({error_code(exc)}): refresh them (e.g. `aws sso login`) or pick another --profile")
     return None
@@ -76,9 +109,12 @@ def one_line(exc: BaseException) -> str:
     return text if len(text) <= 300 else text[:297] + "..."
 
 
-def failure_result(tool: str, exc: BaseException, query: dict[str, Any], target_text: str) -> ToolResult:
-    """A denied/unavailable source becomes a result the investigation reports as a gap."""
-    fatal = user_error_for(exc, target_text)
+def failure_result(tool: str, exc: BaseException, query: dict[str, Any]) -> ToolResult:
+    """A denied, unavailable or unreachable source becomes a result the investigation reports as a gap.
+
+    An endpoint that dies or hangs mid-run, and the deadline, are gaps too: the investigation
+    completes with what it read."""
+    fatal = fatal_error_for(exc)
     if fatal is not None:
         raise fatal from exc
     status = status_for(exc)

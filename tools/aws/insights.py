@@ -1,6 +1,8 @@
 """Logs Insights where the backend really runs it; None where it does not (the caller falls back).
 
-Only aggregate queries are sent, so bytes scanned stay small and the answer is a few rows.
+Only aggregate queries are sent, so bytes scanned stay small and the answer is a few rows
+(Logs Insights is billed by the bytes a query scans, $0.005 per GB: `Usage` counts them).
+Polling stops at the query's own timeout or at the investigation's deadline, whichever is first.
 A backend that ignores `stats` (moto answers with raw rows) is detected by the missing
 aggregate field and not asked again.
 """

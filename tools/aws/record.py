@@ -14,10 +14,11 @@ from typing import Any
 import pandas as pd
 
 from domain.models import ChangeEvent, Edge, HealthEvent, Resource, TimeWindow, Topology, Trigger
-from tools.aws.redact import redact_text, redact_value
+from tools.atomic import atomic_directory
 from tools.bundle.format import IncidentManifest
 from tools.bundle.writer import write_bundle
 from tools.envelope import ToolResult
+from tools.redact import redact_text, redact_value
 from tools.source import TelemetrySource
 
 
@@ -134,12 +135,16 @@ def write_recording(
         baseline=baseline,
         topology=_redact_topology(recorder.topology_seen or Topology()),
     )
-    return write_bundle(
-        out,
-        manifest,
-        metrics=merged_frame("metrics", recorder.frames["metrics"]),
-        logs=merged_frame("logs", recorder.frames["logs"]),
-        spans=merged_frame("spans", recorder.frames["spans"]),
-        changes=[_redact_change(e) for e in sorted(recorder.changes_seen.values(), key=lambda e: e.time)],
-        health=[_redact_health(e) for e in sorted(recorder.health_seen.values(), key=lambda e: e.start)],
-    )
+    # Into a temporary directory renamed at the end: a recording killed midway leaves no
+    # bundle under `out` that would validate and replay to a different cause.
+    with atomic_directory(out) as partial:
+        write_bundle(
+            partial,
+            manifest,
+            metrics=merged_frame("metrics", recorder.frames["metrics"]),
+            logs=merged_frame("logs", recorder.frames["logs"]),
+            spans=merged_frame("spans", recorder.frames["spans"]),
+            changes=[_redact_change(e) for e in sorted(recorder.changes_seen.values(), key=lambda e: e.time)],
+            health=[_redact_health(e) for e in sorted(recorder.health_seen.values(), key=lambda e: e.start)],
+        )
+    return out

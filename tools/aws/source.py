@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from domain.models import ChangeEvent, Edge, HealthEvent, Resource, TimeWindow, Topology
-from tools.aws.clients import AwsTarget, ClientFactory, connection_errors
+from tools.aws.clients import ClientFactory
 from tools.aws.dimensions import STAT_DIMENSION, identity, resource_for_dimensions, resource_for_log
 from tools.aws.errors import failure_result
 from tools.aws.events import change_event, health_event
@@ -72,37 +72,32 @@ class AwsSource(TelemetrySource):
 
     def __init__(
         self,
-        target: AwsTarget,
+        factory: ClientFactory,
         *,
         focus: TimeWindow,
-        settings: AwsSettings | None = None,
+        limits: AwsSettings | None = None,
         known: Sequence[str] = (),
-        factory: ClientFactory | None = None,
     ):
-        self.target = target
+        self.factory = factory
+        self.endpoint_url = factory.aws.endpoint_url
         self.focus = focus
-        self.settings = settings or AwsSettings()
-        self.factory = factory or ClientFactory(target)
+        self.limits = limits or AwsSettings()
         self._extra_known = list(known)
         self._insights_works: bool | None = None
         # Domain nodes read in parallel and often the same thing: one read per key, shared.
         self._cache: dict[tuple[Any, ...], ToolResult[pd.DataFrame]] = {}
         self._key_locks: dict[tuple[Any, ...], threading.Lock] = {}
         self._cache_lock = threading.Lock()
-        where = target.endpoint_url or "AWS"
+        where = self.endpoint_url or "AWS"
         self.name = f"aws {self.factory.region or 'default-region'} via {where}"
 
     # -- plumbing ---------------------------------------------------------------------------
 
-    @property
-    def _where(self) -> str:
-        return f"region {self.factory.region} at {self.target.endpoint_url or 'AWS'}"
-
     def _guard(self, tool: str, query: dict[str, Any], read: Callable[[], ToolResult]) -> ToolResult:
         try:
             return read()
-        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, *connection_errors()) as exc:
-            return failure_result(tool, exc, query, self._where)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            return failure_result(tool, exc, query)
 
     def _once(self, key: tuple[Any, ...], compute: Callable[[], ToolResult]) -> ToolResult:
         with self._cache_lock:
@@ -141,7 +136,7 @@ class AwsSource(TelemetrySource):
 
     @cached_property
     def _focus_spans(self) -> ToolResult[pd.DataFrame]:
-        return self._read_spans(self.focus, None, self.settings.max_traces)
+        return self._read_spans(self.focus, None, self.limits.max_traces)
 
     def add_known(self, resource: str) -> None:
         """Name a resource the topology must hold even if nothing else mentions it (the alarm's)."""
@@ -208,7 +203,7 @@ class AwsSource(TelemetrySource):
             seen: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
             pages = 0
             last: dict[str, Any] = {}
-            for page in self.factory.pages("cloudwatch", "list_metrics", max_pages=self.settings.max_metric_pages):
+            for page in self.factory.pages("cloudwatch", "list_metrics", max_pages=self.limits.max_metric_pages):
                 pages += 1
                 last = page
                 for metric in page.get("Metrics") or []:
@@ -221,7 +216,7 @@ class AwsSource(TelemetrySource):
                     if resource is None:
                         continue  # account-wide aggregates belong to no resource
                     refs.append(MetricRef(namespace=metric.get("Namespace", ""), metric=metric["MetricName"], dimensions=dims, resource=resource))
-            cut = bool(last.get("NextToken")) and pages >= self.settings.max_metric_pages
+            cut = bool(last.get("NextToken")) and pages >= self.limits.max_metric_pages
             note = f"listed the first {pages} pages of metrics only; pass resources to narrow" if cut else None
             return ToolResult.success("list_metrics", refs, {"pages": pages}, truncated=cut, note=note, empty=not refs)
 
@@ -239,11 +234,11 @@ class AwsSource(TelemetrySource):
             return ToolResult.failure("metrics", catalog.status, catalog.error or "", query)
         wanted = None if resources is None else set(resources)
         refs = [r for r in catalog.data or [] if wanted is None or r.resource in wanted]
-        truncated = len(refs) > self.settings.max_metrics
+        truncated = len(refs) > self.limits.max_metrics
         notes = [catalog.note] if catalog.note else []
         if truncated:
-            notes.append(f"read {self.settings.max_metrics} of {len(refs)} metrics; pass fewer resources for all")
-            refs = refs[: self.settings.max_metrics]
+            notes.append(f"read {self.limits.max_metrics} of {len(refs)} metrics; pass fewer resources for all")
+            refs = refs[: self.limits.max_metrics]
         return self._guard("metrics", query, lambda: self._read_metrics(window, refs, query, truncated or catalog.truncated, notes))
 
     def _read_metrics(
@@ -299,7 +294,7 @@ class AwsSource(TelemetrySource):
     def _query_stat(self, ref: MetricRef) -> str:
         if STAT_DIMENSION in ref.dimensions:
             return "Average"  # a pre-aggregated series (the emulator's percentiles): one value per point
-        return self.settings.metric_stat or default_stat(ref.metric)
+        return self.limits.metric_stat or default_stat(ref.metric)
 
     # -- logs -------------------------------------------------------------------------------
 
@@ -322,15 +317,15 @@ class AwsSource(TelemetrySource):
             # A group named after another known resource cannot hold the wanted ones' streams.
             groups = [g for g in groups if resource_for_log(g, "", known) in wanted or resource_for_log(g, "", known) not in known]
         notes: list[str] = []
-        if len(groups) > self.settings.max_log_groups:
-            notes.append(f"read {self.settings.max_log_groups} of {len(groups)} log groups; pass fewer resources for all")
-            groups = groups[: self.settings.max_log_groups]
+        if len(groups) > self.limits.max_log_groups:
+            notes.append(f"read {self.limits.max_log_groups} of {len(groups)} log groups; pass fewer resources for all")
+            groups = groups[: self.limits.max_log_groups]
         if not groups:
             return ToolResult.success("logs", empty_frame(LOG_COLUMNS), query, empty=True, note="; ".join(notes) or None)
-        slices = max(1, self.settings.log_slices)
+        slices = max(1, self.limits.log_slices)
         budget = max(50, limit // (len(groups) * slices))
-        if self.settings.max_events_per_slice is not None:
-            budget = min(budget, self.settings.max_events_per_slice)
+        if self.limits.max_events_per_slice is not None:
+            budget = min(budget, self.limits.max_events_per_slice)
         step = (window.end - window.start) / slices
         rows: list[dict[str, Any]] = []
         cut_slices = 0
@@ -339,7 +334,7 @@ class AwsSource(TelemetrySource):
                 lo, hi = window.start + step * k, window.start + step * (k + 1)
                 taken = 0
                 params: dict[str, Any] = {"logGroupName": group, "startTime": _ms(lo), "endTime": _ms(hi) - (0 if k == slices - 1 else 1)}
-                for page in self.factory.pages("logs", "filter_log_events", max_pages=1000, **params, limit=min(10_000, budget)):
+                for page in self.factory.pages("logs", "filter_log_events", max_pages=1000, page_size=min(10_000, budget), **params):
                     page_events = page.get("events") or []
                     room = budget - taken
                     for event in page_events[:room]:
@@ -374,11 +369,11 @@ class AwsSource(TelemetrySource):
 
     def _insights_total(self, groups: Sequence[str], window: TimeWindow) -> int | None:
         """How many events the groups hold in the window, where Logs Insights really runs."""
-        if not self.settings.use_insights or self._insights_works is False:
+        if not self.limits.use_insights or self._insights_works is False:
             return None
         try:
             rows = run_stats_query(
-                self.factory, groups, window.start, window.end, "stats count(*) as events", "events", sleep=self.factory._sleep
+                self.factory, groups, window.start, window.end, "stats count(*) as events", "events"
             )
         except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError, KeyError, ValueError):
             rows = None  # not there, not allowed, or not answering in Insights' shape: keep the sample's own count
@@ -395,7 +390,7 @@ class AwsSource(TelemetrySource):
     def spans(self, window: TimeWindow, resources: Sequence[str] | None = None, *, limit: int = 500_000) -> ToolResult[pd.DataFrame]:
         # Analyses ask for the same window once per domain: read X-Ray once per window.
         key = ("spans", window.start, window.end)
-        result = self._once(key, lambda: self._focus_spans if window == self.focus else self._read_spans(window, None, self.settings.max_traces))
+        result = self._once(key, lambda: self._focus_spans if window == self.focus else self._read_spans(window, None, self.limits.max_traces))
         if resources is None or not result.ok or result.data is None or result.data.empty:
             return result
         frame = result.data
@@ -441,9 +436,9 @@ class AwsSource(TelemetrySource):
             pages = 0
             more = False
             for page in self.factory.pages(
-                "cloudtrail", "lookup_events", StartTime=window.start, EndTime=window.end, MaxResults=50,
+                "cloudtrail", "lookup_events", StartTime=window.start, EndTime=window.end, page_size=50,
                 LookupAttributes=[{"AttributeKey": "ReadOnly", "AttributeValue": "false"}],
-                max_pages=self.settings.max_change_pages,
+                max_pages=self.limits.max_change_pages,
             ):
                 pages += 1
                 more = bool(page.get("NextToken"))
@@ -451,7 +446,7 @@ class AwsSource(TelemetrySource):
                     event = change_event(item, known)
                     if event is not None and window.contains(event.time):
                         events.append(event)
-            cut = more and pages >= self.settings.max_change_pages
+            cut = more and pages >= self.limits.max_change_pages
             note = f"read the newest {pages * 50} write events only; narrow the window for all" if cut else None
             events.sort(key=lambda e: e.time)
             return ToolResult.success("changes", events, query, truncated=cut, note=note, empty=not events)
@@ -461,7 +456,7 @@ class AwsSource(TelemetrySource):
     def health(self, window: TimeWindow) -> ToolResult[list[HealthEvent]]:
         query = _window_query(window)
         # The Health API answers in us-east-1 only, whatever region the account's resources are in.
-        region = None if self.target.endpoint_url else "us-east-1"
+        region = None if self.endpoint_url else "us-east-1"
 
         def read() -> ToolResult[list[HealthEvent]]:
             known = self.known_ids()
@@ -473,9 +468,9 @@ class AwsSource(TelemetrySource):
                 raw.extend(page.get("events") or [])
             raw = [e for e in raw if e.get("endTime") is None or e["endTime"] >= window.start]
             note = None
-            if len(raw) > self.settings.max_health_events:
-                note = f"kept the {self.settings.max_health_events} newest of {len(raw)} health events"
-                raw = sorted(raw, key=lambda e: e["startTime"], reverse=True)[: self.settings.max_health_events]
+            if len(raw) > self.limits.max_health_events:
+                note = f"kept the {self.limits.max_health_events} newest of {len(raw)} health events"
+                raw = sorted(raw, key=lambda e: e["startTime"], reverse=True)[: self.limits.max_health_events]
             arns = [e["arn"] for e in raw]
             entities: dict[str, list[str]] = {a: [] for a in arns}
             details: dict[str, str] = {}

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from domain.errors import UserError
 
@@ -11,6 +11,10 @@ class Problem(BaseModel):
     file: str
     field: str = ""
     message: str
+    blocking: bool = Field(
+        default=True,
+        description="False for data the investigation can still use by ignoring it (non-finite or duplicate points)",
+    )
 
     def __str__(self) -> str:
         where = f"{self.file}: {self.field}" if self.field else self.file

@@ -26,6 +26,8 @@ HEALTH = "health.jsonl"
 KNOWN_FILES = {MANIFEST, METRICS, LOGS, SPANS, CHANGES, HEALTH}
 # Files a human may leave beside the data without making the bundle invalid.
 TOLERATED_FILES = {"README.md", "NOTES.md", ".gitattributes"}
+# A bundle being written lives under a name ending so and is renamed when complete.
+PARTIAL_SUFFIX = ".partial"
 
 # Required columns and the kind of value each holds ("time", "str", "float", "bool").
 COLUMNS: dict[str, dict[str, str]] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -20,6 +21,8 @@ from tools.bundle.format import (
     HEALTH,
     KNOWN_FILES,
     MANIFEST,
+    METRICS,
+    PARTIAL_SUFFIX,
     TOLERATED_FILES,
     IncidentManifest,
 )
@@ -78,6 +81,21 @@ def _semantic_problems(manifest: IncidentManifest) -> list[Problem]:
         if resource.id in seen:
             problems.append(Problem(file=MANIFEST, field=f"topology.resources.{i}.id", message=f"duplicate resource {resource.id!r}"))
         seen.add(resource.id)
+    window, baseline = manifest.window, manifest.baseline
+    if not window.contains(manifest.trigger.state_change_time):
+        problems.append(Problem(
+            file=MANIFEST, field="trigger.state_change_time",
+            message=f"{manifest.trigger.state_change_time.isoformat()} is outside the window "
+                    f"{window.start.isoformat()} .. {window.end.isoformat()}: the investigation would not see the alarm",
+        ))
+    # A baseline after the window is fine (two real datasets record their fault-free data
+    # after the fault); one overlapping it compares the incident with itself.
+    if baseline is not None and baseline.start < window.end and baseline.end > window.start:
+        problems.append(Problem(
+            file=MANIFEST, field="baseline",
+            message=f"{baseline.start.isoformat()} .. {baseline.end.isoformat()} overlaps the window "
+                    f"{window.start.isoformat()} .. {window.end.isoformat()}: a baseline must be normal operation outside the incident",
+        ))
     truth = manifest.ground_truth
     if truth is not None and truth.resource is not None and truth.resource not in ids:
         problems.append(Problem(file=MANIFEST, field="ground_truth.resource", message=f"unknown resource {truth.resource!r}"))
@@ -118,6 +136,46 @@ def _column_problems(file: str, frame_path: Path) -> list[Problem]:
     return problems
 
 
+def _metric_value_problems(file: str, frame_path: Path) -> list[Problem]:
+    """What the analyses cannot use in metrics: malformed dimensions, non-finite values, duplicate points."""
+    frame = pd.read_parquet(frame_path, columns=list(COLUMNS[file]))
+    problems: list[Problem] = []
+    for row, text in zip(frame.index, frame["dimensions"]):
+        if text is None or text == "":
+            continue
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError as exc:
+            problems.append(Problem(file=file, field=f"dimensions, row {int(row)}", message=f"not valid JSON: {exc.msg}: {text!r}"))
+            break
+        if not isinstance(parsed, dict):
+            problems.append(Problem(file=file, field=f"dimensions, row {int(row)}", message=f"must be a JSON object of name to value, found {text!r}"))
+            break
+    values = frame["value"].astype("float64")
+    infinite = values[np.isinf(values.to_numpy())]
+    if len(infinite):
+        problems.append(Problem(
+            file=file, field=f"value, row {int(infinite.index[0])}", blocking=False,
+            message=f"{len(infinite)} infinite value(s), first {infinite.iloc[0]}: the investigation ignores them",
+        ))
+    series = ["resource", "namespace", "metric", "stat", "dimensions"]
+    empty = values.isna().groupby([frame[c] for c in series], dropna=False).all()
+    for key in empty[empty].index[:1]:
+        problems.append(Problem(
+            file=file, field="value", blocking=False,
+            message=f"series {dict(zip(series, key))} holds only NaN values: it carries no data",
+        ))
+    repeated = frame.duplicated(subset=[*series, "timestamp"], keep="first")
+    if repeated.any():
+        first = int(repeated.idxmax())
+        problems.append(Problem(
+            file=file, field=f"row {first}", blocking=False,
+            message=f"{int(repeated.sum())} duplicate point(s) (same series and timestamp as an earlier row): "
+                    "the investigation counts each point once",
+        ))
+    return problems
+
+
 def _jsonl_problems(file: str, path: Path, model: type) -> list[Problem]:
     problems: list[Problem] = []
     try:
@@ -142,6 +200,8 @@ def validate_bundle(bundle: Path) -> list[Problem]:
         return [Problem(file=str(bundle), message="no such bundle directory")]
     if not bundle.is_dir():
         return [Problem(file=str(bundle), message="a bundle is a directory holding incident.yaml")]
+    if bundle.name.endswith(PARTIAL_SUFFIX):
+        return [Problem(file=str(bundle), message="an unfinished write (a recording interrupted midway): record it again")]
     _, problems = read_manifest(bundle)
     for entry in sorted(bundle.iterdir()):
         name = entry.name
@@ -150,7 +210,10 @@ def validate_bundle(bundle: Path) -> list[Problem]:
         if name not in KNOWN_FILES:
             problems.append(Problem(file=name, message=f"unknown file; a v1 bundle holds only {', '.join(sorted(KNOWN_FILES))}"))
         elif name in COLUMNS:
-            problems.extend(_column_problems(name, entry))
+            column_problems = _column_problems(name, entry)
+            problems.extend(column_problems)
+            if name == METRICS and not column_problems:
+                problems.extend(_metric_value_problems(name, entry))
         elif name == CHANGES:
             problems.extend(_jsonl_problems(name, entry, ChangeEvent))
         elif name == HEALTH:
@@ -160,8 +223,12 @@ def validate_bundle(bundle: Path) -> list[Problem]:
 
 
 def load_manifest(bundle: Path) -> IncidentManifest:
-    """The manifest of a fully valid bundle, or BundleError naming the first problem."""
-    problems = validate_bundle(bundle)
+    """The manifest of a usable bundle, or BundleError naming the first problem.
+
+    Problems the investigation handles itself (non-finite or duplicate points, ignored with
+    a note) do not stop it; `validate` still lists them.
+    """
+    problems = [p for p in validate_bundle(bundle) if p.blocking]
     if problems:
         raise BundleError(problems)
     manifest, _ = read_manifest(bundle)

@@ -22,7 +22,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def port_is_free(port: int) -> bool:
+    """Whether the emulator could listen on `port`: nothing listens there.
+
+    The probe binds as the server does, with SO_REUSEADDR, so a port just freed (its old
+    connections in TIME_WAIT for a minute) counts as free."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:

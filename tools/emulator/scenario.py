@@ -21,6 +21,7 @@ from tools.aws.dimensions import LOCATION_DIMENSIONS, STAT_DIMENSION, resource_f
 from tools.aws.statistics import default_stat
 from tools.bundle.format import IncidentManifest
 from tools.bundle.source import BundleSource
+from tools.clean import clean_metric_points
 
 XRAY_TRACE_ID = re.compile(r"^1-[0-9a-f]{8}-[0-9a-f]{24}$")
 RESOURCE_DIMENSION = "Resource"
@@ -74,7 +75,8 @@ def load_scenario(bundle: Path, now: datetime, region: str) -> Scenario:
     ]
     return Scenario(
         manifest=shifted, shift=delta, region=region,
-        metrics=_shift_frame(source._metrics, ["timestamp"], delta),
+        # Seeding skips what the investigation would ignore: PutMetricData rejects inf and NaN.
+        metrics=_shift_frame(clean_metric_points(source._metrics)[0], ["timestamp"], delta),
         logs=_shift_frame(source._logs, ["timestamp"], delta),
         spans=_shift_frame(source._spans, ["start", "end"], delta),
         changes=changes, health=health,

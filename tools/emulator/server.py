@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 import threading
 import urllib.request
@@ -36,7 +37,12 @@ def make_server(port: int, scenario: Any) -> Any:
 
     install()
     app = FrontLayer(DomainDispatcherApplication(create_backend_app), scenario)
-    return werkzeug_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+    server = werkzeug_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler)
+    # werkzeug binds with SO_REUSEADDR (so a port whose last connections are in TIME_WAIT can be
+    # reused at once); `emulator start` relies on it, so fail loudly if that ever changes.
+    if not server.socket.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR):
+        raise RuntimeError("the emulator's server socket must be bound with SO_REUSEADDR")
+    return server
 
 
 def _quiet_werkzeug() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from domain.models import Finding
-from tools.aws.redact import redact_text, redact_value
+from tools.redact import redact_text, redact_value
 
 SAMPLE_LINES = 2
 SAMPLE_CHARS = 240

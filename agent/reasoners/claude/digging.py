@@ -15,7 +15,7 @@ import pandas as pd
 from agent.reasoners.claude.compact import fenced_json
 from agent.state import Scope
 from domain.models import TimeWindow
-from tools.aws.redact import redact_text, redact_value
+from tools.redact import redact_text, redact_value
 from tools.envelope import ToolResult
 from tools.source import TelemetrySource
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from agent.reasoners.claude.compact import fenced_json
-from tools.aws.redact import redact_text
+from tools.redact import redact_text
 from agent.state import Scope
 from domain.models import Cause, Hypothesis, Trigger
 

@@ -24,7 +24,7 @@ from agent.reasoners.claude.prompt import ANSWER_TOOL, investigation_prompt, sys
 from agent.state import Scope
 from domain.models import Finding, Hypothesis, ModelUsage, ReasonerReport, Trigger
 from domain.settings import ReasonerOptions
-from tools.aws.redact import redact_text
+from tools.redact import redact_text
 from tools.source import TelemetrySource
 
 # The first turn may use this share of the budget; the rest is room for what tools return.

@@ -1,0 +1,218 @@
+"""Bad data, hostile text and failing writes, met through the CLI as a user would meet them.
+
+Every bad bundle is made here from the committed demo bundle, copied to tmp and corrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import resource
+import shutil
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from tools.atomic import atomic_directory, write_text_atomic
+from tools.sanitize import for_markdown, for_terminal
+from ui.cli import main
+
+DEMO = Path(__file__).resolve().parents[1] / "evals" / "demo" / "bad-deploy"
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def _copy(tmp_path: Path) -> Path:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEMO, bundle)
+    return bundle
+
+
+def _truth() -> tuple[str, str]:
+    truth = yaml.safe_load((DEMO / "incident.yaml").read_text(encoding="utf-8"))["ground_truth"]
+    return truth["resource"], truth["cause"]
+
+
+def _top(out: str) -> tuple[str, str]:
+    top = json.loads(out)["hypotheses"][0]
+    return top["resource"], top["cause"]
+
+
+# -- sanitised output ----------------------------------------------------------------------
+
+
+def test_escape_sequences_and_bidi_controls_are_shown_escaped_not_executed() -> None:
+    hostile = "ok\x1b[2J\x1b]0;pwned\x07 \u202eevil\x00 tab\there\nnext"
+    shown = for_terminal(hostile)
+    assert "\x1b" not in shown and "\x07" not in shown and "\u202e" not in shown and "\x00" not in shown
+    assert "\\x1b[2J" in shown and "\\x1b]0;pwned\\x07" in shown and "\\u202e" in shown and "\\x00" in shown
+    assert "\t" in shown and "\n" in shown  # layout characters stay
+
+
+def test_markdown_escaping_leaves_no_html_or_link_syntax() -> None:
+    text = 'click [here](http://evil.example) <script>alert(1)</script> ![x](y) *bold* www.evil.example'
+    out = for_markdown(text)
+    assert "<script>" not in out and "](" not in out and "![" not in out and "http://" not in out
+    assert "www.evil" not in out
+    assert "&lt;script&gt;" in out and "\\[here\\]" in out
+
+
+def test_hostile_alarm_name_and_log_lines_reach_the_terminal_and_report_inert(tmp_path: Path) -> None:
+    bundle = _copy(tmp_path)
+    manifest = yaml.safe_load((bundle / "incident.yaml").read_text(encoding="utf-8"))
+    manifest["trigger"]["alarm_name"] = "cart-5xx\x1b]0;owned\x07\x1b[2J"
+    (bundle / "incident.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    logs = pd.read_parquet(bundle / "logs.parquet")
+    logs["message"] = logs["message"] + ' <img src=x onerror=alert(1)> [link](http://evil.example) \u202eevil'
+    logs.to_parquet(bundle / "logs.parquet", index=False)
+    report = tmp_path / "report.md"
+
+    code, out, err = _run("investigate", "--bundle", str(bundle), "--report", str(report))
+
+    assert code == 0, err
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "cart-5xx\\x1b]0;owned\\x07\\x1b[2J" in out  # visible, so the engineer sees it was there
+    text = report.read_text(encoding="utf-8")
+    assert "\x1b" not in text and "<img" not in text and "](http" not in text
+
+
+def test_json_output_keeps_untrusted_text_exact(tmp_path: Path) -> None:
+    bundle = _copy(tmp_path)
+    manifest = yaml.safe_load((bundle / "incident.yaml").read_text(encoding="utf-8"))
+    manifest["trigger"]["alarm_name"] = "cart <5xx>\x1b[2J"
+    (bundle / "incident.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+    code, out, err = _run("investigate", "--bundle", str(bundle), "--json")
+    assert code == 0, err
+    assert json.loads(out)["trigger"]["alarm_name"] == "cart <5xx>\x1b[2J"
+
+
+# -- validation and cleaning ---------------------------------------------------------------
+
+
+def test_validate_names_each_data_problem_with_file_and_row(tmp_path: Path) -> None:
+    bundle = _copy(tmp_path)
+    metrics = pd.read_parquet(bundle / "metrics.parquet")
+    metrics.loc[5, "value"] = np.inf
+    metrics.loc[7, "dimensions"] = "{not json"
+    metrics = pd.concat([metrics, metrics.iloc[:3]], ignore_index=True)
+    metrics.to_parquet(bundle / "metrics.parquet", index=False)
+    manifest = yaml.safe_load((bundle / "incident.yaml").read_text(encoding="utf-8"))
+    window = manifest["window"]
+    manifest["baseline"] = {"start": window["start"], "end": window["end"]}
+    manifest["trigger"]["state_change_time"] = "2001-01-01T00:00:00Z"
+    (bundle / "incident.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
+
+    code, _, err = _run("validate", str(bundle))
+
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert any("metrics.parquet: value, row 5" in l and "infinite" in l for l in lines)
+    assert any("metrics.parquet: dimensions, row 7" in l and "not valid JSON" in l for l in lines)
+    assert any("metrics.parquet: row " in l and "3 duplicate point(s)" in l for l in lines)
+    assert any("incident.yaml: baseline" in l and "overlaps the window" in l for l in lines)
+    assert any("incident.yaml: trigger.state_change_time" in l and "outside the window" in l for l in lines)
+
+
+def test_infinite_and_duplicate_points_are_ignored_with_a_note_and_the_answer_holds(tmp_path: Path) -> None:
+    bundle = _copy(tmp_path)
+    metrics = pd.read_parquet(bundle / "metrics.parquet")
+    truth_resource, _ = _truth()
+    rows = metrics.index[metrics["resource"] == truth_resource]
+    metrics.loc[rows[len(rows) // 2], "value"] = np.inf
+    metrics = pd.concat([metrics, metrics.iloc[:200]], ignore_index=True)
+    metrics.to_parquet(bundle / "metrics.parquet", index=False)
+
+    code, out, err = _run("investigate", "--bundle", str(bundle), "--json")
+
+    assert code == 0, err
+    assert _top(out) == _truth()
+    notes = " ".join(json.loads(out)["notes"])
+    assert "1 non-finite metric value" in notes and "200 duplicate metric point" in notes
+
+
+def test_all_nan_series_and_malformed_dimensions_are_never_an_internal_error(tmp_path: Path) -> None:
+    bundle = _copy(tmp_path)
+    metrics = pd.read_parquet(bundle / "metrics.parquet")
+    first = metrics["metric"] == metrics["metric"].iloc[0]
+    metrics.loc[first, "value"] = np.nan
+    metrics.to_parquet(bundle / "metrics.parquet", index=False)
+    code, _, err = _run("investigate", "--bundle", str(bundle), "--json")
+    assert code == 0, err
+
+    metrics.loc[0, "dimensions"] = "[1, 2"
+    metrics.to_parquet(bundle / "metrics.parquet", index=False)
+    code, _, err = _run("investigate", "--bundle", str(bundle))
+    assert code == 2
+    assert "dimensions, row 0" in err and "internal error" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_every_log_line_shipped_twenty_times_keeps_the_right_answer(tmp_path: Path) -> None:
+    bundle = _copy(tmp_path)
+    logs = pd.read_parquet(bundle / "logs.parquet")
+    pd.concat([logs] * 20, ignore_index=True).to_parquet(bundle / "logs.parquet", index=False)
+
+    code, out, err = _run("investigate", "--bundle", str(bundle), "--json")
+
+    assert code == 0, err
+    assert _top(out) == _truth()
+    assert any("repeated log record(s) once" in n for n in json.loads(out)["notes"])
+
+
+# -- atomic outputs ------------------------------------------------------------------------
+
+
+def test_a_failing_report_write_keeps_the_previous_report_and_still_prints_the_result(tmp_path: Path) -> None:
+    report = tmp_path / "incident.md"
+    report.write_text("previous report\n", encoding="utf-8")
+    # A disk that fills up mid-write: files may not grow past 512 bytes (EFBIG instead of SIGXFSZ).
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (512, limits[1]))
+    try:
+        code, out, err = _run("investigate", "--bundle", str(DEMO), "--report", str(report))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+    assert code == 2
+    assert "#1" in out  # the answer was printed before the write failed
+    assert "cannot write the report" in err and len(err.strip().splitlines()) == 1
+    assert report.read_text(encoding="utf-8") == "previous report\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["incident.md"]  # no temporary file left
+
+
+def test_write_text_atomic_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "r.md"
+    path.write_text("old", encoding="utf-8")
+    write_text_atomic(path, "new")
+    assert path.read_text(encoding="utf-8") == "new"
+    with pytest.raises(TypeError):
+        write_text_atomic(path, 42)  # type: ignore[arg-type]  # fails mid-write
+    assert path.read_text(encoding="utf-8") == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.md"]
+
+
+def test_a_bundle_write_interrupted_midway_leaves_nothing_that_validates(tmp_path: Path) -> None:
+    out = tmp_path / "recorded"
+    with pytest.raises(KeyboardInterrupt), atomic_directory(out) as partial:
+        shutil.copytree(DEMO, partial, dirs_exist_ok=True)
+        raise KeyboardInterrupt  # killed before the end of the recording
+    assert not out.exists()
+    assert [p for p in tmp_path.iterdir()] == []
+    code, _, err = _run("validate", str(out))
+    assert code == 2 and "no such bundle" in err
+
+    # A leftover temporary directory (the process was killed -9) is refused by name.
+    leftover = tmp_path / ".recorded.abc.partial"
+    shutil.copytree(DEMO, leftover)
+    code, _, err = _run("validate", str(leftover))
+    assert code == 2 and "unfinished write" in err
