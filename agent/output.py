@@ -34,6 +34,8 @@ def to_json(investigation: Investigation, extra: dict[str, Any] | None = None) -
         "timeline": [t.model_dump(mode="json") for t in investigation.timeline],
         "notes": investigation.notes,
     }
+    if investigation.reasoner is not None:
+        body["reasoner"] = investigation.reasoner.model_dump(mode="json")
     if extra:
         body.update(extra)
     return body

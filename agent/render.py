@@ -44,6 +44,8 @@ def render(investigation: Investigation, console: Console) -> None:
         console.print("    Next steps:", markup=False)
         for step in hyp.next_steps:
             console.print(for_terminal(f"      - {step}"), markup=False)
+    if investigation.reasoner is not None:
+        console.print(for_terminal(f"\nReasoner: {investigation.reasoner.note}"), markup=False)
     gaps = [f for f in investigation.findings if f.kind == "gap"]
     if gaps or investigation.notes:
         console.print("\nNot seen / limits:", markup=False)

@@ -14,7 +14,7 @@ from typing import Annotated, Callable
 from pydantic import BaseModel, Field
 
 from agent.reasoners.base import Reasoner
-from domain.models import Decision, Finding, Hypothesis, Investigation, TimeWindow, Topology, Trigger
+from domain.models import Decision, Finding, Hypothesis, Investigation, ReasonerReport, TimeWindow, Topology, Trigger
 from domain.settings import Settings
 from tools.source import TelemetrySource
 
@@ -92,6 +92,7 @@ class InvestigationState(InvestigationInput):
     abstained: bool = False
     abstain_reason: str | None = None
     root_cause: Hypothesis | None = None
+    reasoner_report: ReasonerReport | None = None
     investigation: Investigation | None = None
     decisions: Annotated[list[Decision], merge_unique] = Field(default_factory=list)
     revision: int = 1

@@ -339,6 +339,37 @@ class TimelineEntry(Model):
     finding_id: str | None = None
 
 
+class ModelUsage(Model):
+    """Tokens a model-backed reasoner used in one investigation, and what they cost."""
+
+    requests: int = 0
+    input_tokens: int = Field(default=0, description="uncached input tokens, every request summed")
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = Field(default=None, description="estimate from list prices; None for an unpriced model")
+    largest_request_tokens: int = Field(default=0, description="the largest request's input, counted before sending")
+    budget_tokens: int = 0
+
+
+class DroppedHypothesis(Model):
+    resource: str
+    reason: str
+
+
+class ReasonerReport(Model):
+    """Which reasoner wrote the hypotheses, and what a model-backed one did."""
+
+    name: str
+    model: str | None = None
+    fell_back: bool = Field(default=False, description="the model failed; the deterministic hypotheses are shown")
+    note: str | None = Field(default=None, description="one line for the engineer (why it fell back, what was trimmed)")
+    usage: ModelUsage = Field(default_factory=ModelUsage)
+    tool_calls: list[str] = Field(default_factory=list, description="the tools the model called, in order")
+    dropped: list[DroppedHypothesis] = Field(default_factory=list)
+    trimmed_findings: int = Field(default=0, description="findings left out of the prompt to fit the budget")
+
+
 class Investigation(Model):
     id: str
     trigger: Trigger
@@ -354,3 +385,4 @@ class Investigation(Model):
     root_cause: Hypothesis | None = Field(default=None, description="the hypothesis an engineer accepted: the root cause of record")
     pinned: list[str] = Field(default_factory=list, description="ids of findings an engineer accepted: always kept and shown")
     discarded: list[str] = Field(default_factory=list, description="ids of findings and hypotheses an engineer discarded")
+    reasoner: ReasonerReport | None = None

@@ -35,6 +35,8 @@ from pydantic_settings import (
 from domain.errors import UserError
 
 RetryMode = Literal["standard", "adaptive"]
+ReasonerName = Literal["deterministic", "claude"]
+ModelProvider = Literal["anthropic", "bedrock"]
 
 ENV_PREFIX = "INVESTIGATOR_"
 CONFIG_VARIABLE = "INVESTIGATOR_CONFIG"
@@ -81,12 +83,32 @@ class AwsOptions(BaseModel):
         return value
 
 
+class ReasonerOptions(BaseModel):
+    """Who writes the hypotheses: the deterministic engine alone, or Claude over its findings.
+
+    The Anthropic API key is the SDK's own `ANTHROPIC_API_KEY` (or `ANTHROPIC_AUTH_TOKEN` for
+    a gateway), read when the client is built; Bedrock uses the AWS credential chain.
+    """
+
+    name: ReasonerName = Field(default="deterministic", description="deterministic (no model) or claude")
+    provider: ModelProvider = Field(default="anthropic", description="anthropic (the API or a gateway) or bedrock")
+    model: str = Field(default="claude-sonnet-4-5", description="model id (on Bedrock: the inference profile or model id)")
+    base_url: str | None = Field(default=None, description="a gateway or proxy in front of the Messages API")
+    region: str | None = Field(default=None, description="Bedrock region; default: the AWS region of the settings")
+    input_token_budget: int = Field(default=20_000, ge=2_000, description="most input tokens any one request may carry")
+    max_output_tokens: int = Field(default=2_048, ge=256)
+    rounds: int = Field(default=4, ge=1, le=12, description="model turns, tool rounds and the final answer included")
+    timeout_s: float = Field(default=60.0, gt=0, description="seconds to wait for one model response")
+    max_retries: int = Field(default=3, ge=0, le=10, description="SDK retries on 429, 5xx and 529 (backoff with jitter, retry-after honoured)")
+
+
 class Settings(BaseSettings):
     """Everything configurable."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid")
 
     aws: AwsOptions = Field(default_factory=AwsOptions)
+    reasoner: ReasonerOptions = Field(default_factory=ReasonerOptions)
     deadline_s: float = Field(default=120.0, gt=0, description="a live investigation completes with what it has after this")
     store: str | None = Field(default=None, description="SQLite path or postgresql:// URL; default: the state directory")
 

@@ -32,6 +32,7 @@ def eval_command(
     markdown_out: Path | None = typer.Option(None, "--markdown", help="write the tables as Markdown"),
     workers: int = typer.Option(0, "--workers", min=0, help="parallel processes (0 = one per CPU)"),
     gate: Path | None = typer.Option(None, "--gate", help="YAML of minimum values per group and metric; exit 1 below any"),
+    reasoner: str | None = typer.Option(None, "--reasoner", help="deterministic (default, no model) or claude"),
     baseline: list[str] = typer.Option(
         [], "--baseline",
         help="plain baseline to score beside the engine: nsigma, last-change, or none (repeatable) [default: both]",
@@ -44,8 +45,16 @@ def eval_command(
     from evals.gate import read_gate, shortfalls
     from evals.metrics import build_report
     from evals.report import to_json, to_markdown
-    from evals.runner import discover, run_eval
+    from evals.runner import discover, investigate_with, run_eval
 
+    investigate = None
+    if reasoner is not None:
+        from functools import partial
+
+        from agent.reasoners.choice import with_reasoner
+        from domain.settings import load_settings
+
+        investigate = partial(investigate_with, with_reasoner(load_settings(), reasoner))
     minimums = read_gate(gate) if gate is not None else None  # a bad gate fails before hours of work
     baselines = chosen_baselines(baseline)
     discover(bundles_dir)
@@ -67,14 +76,16 @@ def eval_command(
                 if result.error:
                     failures.append(f"{result.bundle}: {result.error}")
 
-            results, notes = run_eval(bundles_dir, workers=workers, on_result=on_result, baselines=baselines)
+            results, notes = run_eval(bundles_dir, workers=workers, investigate=investigate, on_result=on_result,
+                                      baselines=baselines)
     else:
         # Logs (CI) get one line per bundle instead of a bar that only renders at the end.
         def on_result(done: int, total: int, result) -> None:
             status = f"failed: {result.error}" if result.error else f"{result.seconds:.1f} s"
             err.print(f"[{done:>{len(str(total))}}/{total}] {result.bundle}: {status}", markup=False)
 
-        results, notes = run_eval(bundles_dir, workers=workers, on_result=on_result, baselines=baselines)
+        results, notes = run_eval(bundles_dir, workers=workers, investigate=investigate, on_result=on_result,
+                                  baselines=baselines)
     for line in [*notes, *(f"failed: {f}" for f in failures)]:
         err.print(line, markup=False)
 

@@ -24,6 +24,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
+from domain.models import ModelUsage
+
 KS = (1, 2, 3, 4, 5)
 CALIBRATION_BINS = 10
 
@@ -45,6 +47,8 @@ class CaseResult(BaseModel):
     abstained: bool = False
     error: str | None = None
     seconds: float = 0.0
+    usage: ModelUsage | None = Field(default=None, description="tokens and cost when a model wrote the hypotheses")
+    fell_back: bool = Field(default=False, description="the model failed and the engine's hypotheses were scored")
     baseline_rankings: dict[str, list[str]] = Field(
         default_factory=dict, description="per plain baseline (evals/baselines), its resources, best first"
     )

@@ -77,10 +77,28 @@ def to_markdown(report: EvalReport) -> str:
         ]
         if per_dataset:
             lines += ["", "ECE per dataset: " + "; ".join(per_dataset) + "."]
+    lines += model_usage(report)
     failures = [c for c in report.cases if c.error]
     if failures:
         lines += ["", "### Failed investigations", ""] + [f"- `{c.bundle}`: {c.error}" for c in failures]
     return "\n".join(lines) + "\n"
+
+
+def model_usage(report: EvalReport) -> list[str]:
+    """Tokens and estimated cost per investigation, when a model wrote the hypotheses."""
+    used = [c for c in report.cases if c.usage is not None]
+    if not used:
+        return []
+    n = len(used)
+    costs = [c.usage.cost_usd for c in used if c.usage.cost_usd is not None]
+    cost = f"{sum(costs) / len(costs):.4f}" if costs else "–"
+    largest = sorted(c.usage.largest_request_tokens for c in used)
+    return ["", "### Model usage (per investigation)", "",
+            "| investigations | fell back | mean input | mean cached | mean output | median / max request | budget | mean cost USD |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| {n} | {sum(c.fell_back for c in used)} | {sum(c.usage.input_tokens for c in used) / n:.0f} "
+            f"| {sum(c.usage.cache_read_tokens for c in used) / n:.0f} | {sum(c.usage.output_tokens for c in used) / n:.0f} "
+            f"| {largest[n // 2]} / {largest[-1]} | {used[0].usage.budget_tokens} | {cost} |"]
 
 
 def to_json(report: EvalReport) -> str:

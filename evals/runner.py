@@ -15,6 +15,7 @@ from pathlib import Path
 
 from domain.models import Investigation
 from domain.errors import UserError
+from domain.settings import Settings
 from evals.metrics import CaseResult
 from tools.bundle.format import MANIFEST
 
@@ -50,6 +51,13 @@ def _default_investigate(path: Path) -> Investigation:
     from agent.runner import investigate_bundle
 
     return investigate_bundle(path)
+
+
+def investigate_with(settings: Settings, path: Path) -> Investigation:
+    """`investigate_bundle` with these settings (a reasoner); module-level so that a partial of it pickles."""
+    from agent.runner import investigate_bundle
+
+    return investigate_bundle(path, settings=settings)
 
 
 def _truth(root: Path, bundle: Path) -> CaseResult:
@@ -113,6 +121,8 @@ def evaluate_bundle(root: Path, bundle: Path, investigate: InvestigateFn | None 
         "top_evidence_score": top.evidence_score if top else None,
         "abstained": result.abstained,
         "seconds": seconds,
+        "usage": result.reasoner.usage if result.reasoner else None,
+        "fell_back": bool(result.reasoner and result.reasoner.fell_back),
     })
 
 

@@ -91,6 +91,7 @@ def investigate(
     as_json: bool = typer.Option(False, "--json", help="print the result as JSON (schema: docs/output-schema.md)"),
     report: Path | None = typer.Option(None, "--report", help="also write a Markdown incident report to this file"),
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    reasoner: str | None = typer.Option(None, "--reasoner", help="deterministic (default, no model) or claude (see README)"),
 ) -> None:
     """Investigate an alarm, print ranked root-cause hypotheses and keep the investigation for review."""
     import json
@@ -103,7 +104,9 @@ def investigate(
 
     if (bundle is None) == (alarm is None):
         raise UserError("say what to investigate: --bundle DIR (a recorded incident) or --alarm NAME (a live alarm)")
-    settings = settings_from(region, profile, endpoint_url)
+    from agent.reasoners.choice import with_reasoner
+
+    settings = with_reasoner(settings_from(region, profile, endpoint_url), reasoner)
     extra = None
     with open_store(store_location(store)) as opened, err_console.status("investigating...") as status:
         progress = lambda event: status.update(f"investigating: {event.describe()}")  # noqa: E731
@@ -116,6 +119,11 @@ def investigate(
         else:
             investigation = _investigate_bundle(_bundle_path(bundle), opened, progress, settings)
         location = opened.location
+    if investigation.reasoner is not None:
+        from agent.reasoners.claude.cost import usage_line as model_usage_line
+
+        err_console.print(f"reasoner: {for_terminal(investigation.reasoner.note)}", markup=False)
+        err_console.print(f"model usage: {model_usage_line(investigation.reasoner.usage)}", markup=False)
     # The result first: a report that cannot be written must not cost the engineer the answer.
     if as_json:
         typer.echo(json.dumps(to_json(investigation, extra), indent=2))

@@ -41,6 +41,7 @@ def report(state: InvestigationState) -> dict:
         root_cause=state.root_cause,
         pinned=[i for i in decided.accepted if i in unique],
         discarded=decided.discarded,
+        reasoner=state.reasoner_report,
     )
     revision = Revision(number=state.revision, started_at=state.started_at, investigation=investigation)
     return {"investigation": investigation, "revisions": [revision]}

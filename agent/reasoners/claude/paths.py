@@ -1,0 +1,40 @@
+"""Propagation paths: the hops from the alarmed resource down to a candidate root cause."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from domain.models import Hypothesis, Topology
+
+
+def propagation_path(topology: Topology, entry: str, resource: str) -> list[str]:
+    """The shortest caller->callee path from `entry` to `resource` (both included).
+
+    `[resource]` alone when the resource is the entry or not reachable from it: then only
+    findings on the resource itself can ground a hypothesis about it.
+    """
+    if resource == entry:
+        return [entry]
+    previous: dict[str, str] = {}
+    queue = deque([entry])
+    while queue:
+        node = queue.popleft()
+        for callee in topology.callees(node):
+            if callee in previous or callee == entry:
+                continue
+            previous[callee] = node
+            if callee == resource:
+                path = [resource]
+                while path[-1] != entry:
+                    path.append(previous[path[-1]])
+                return path[::-1]
+            queue.append(callee)
+    return [resource]
+
+
+def path_of(hypothesis: Hypothesis, topology: Topology, entry: str) -> list[str]:
+    """The hypothesis's own path when the engine gave one, else the topology's shortest."""
+    given = getattr(hypothesis, "path", None)
+    if given:
+        return list(given)
+    return propagation_path(topology, entry, hypothesis.resource)

@@ -1,0 +1,55 @@
+"""`--reasoner claude` from the command line: against the stub end to end, and without a key."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.model_stub import ModelStub, answer
+from ui.cli import main
+
+DEMO = Path(__file__).resolve().parents[1] / "evals" / "demo" / "bad-deploy"
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_investigate_with_claude_prints_the_usage_and_puts_it_in_the_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-a-real-key")
+    # Which finding ids exist comes from the deterministic run of the same bundle.
+    code, out, _ = _run("investigate", "--bundle", str(DEMO), "--json")
+    engine = json.loads(out)
+    top = engine["hypotheses"][0]
+    script = [answer([{"resource": top["resource"], "cause": top["cause"], "reasoning": "the deploy broke checkout",
+                       "cited_findings": top["supporting_findings"], "next_steps": ["roll back"]}],
+                     input_tokens=2000, output_tokens=100)]
+    with ModelStub(script) as stub:
+        monkeypatch.setenv("INVESTIGATOR_REASONER__BASE_URL", stub.url)
+        code, out, err = _run("investigate", "--bundle", str(DEMO), "--reasoner", "claude", "--json")
+    assert code == 0, err
+    body = json.loads(out)
+    assert body["hypotheses"][0]["reasoning"] == "the deploy broke checkout"
+    assert body["reasoner"]["usage"]["input_tokens"] == 2000
+    assert body["reasoner"]["usage"]["cost_usd"] == pytest.approx((2000 * 3 + 100 * 15) / 1_000_000)
+    assert "model usage: 1 request(s): 2000 input" in err
+
+
+@pytest.mark.parametrize("command", [["eval", "out/nowhere"], ["investigate", "--bundle", str(DEMO)]])
+def test_claude_without_a_key_says_what_to_set(command: list[str]) -> None:
+    code, out, err = _run(*command, "--reasoner", "claude")
+    assert code == 2
+    assert err.strip().splitlines() == [err.strip()]
+    assert "ANTHROPIC_API_KEY" in err and "bedrock" in err.lower()
+
+
+def test_an_unknown_reasoner_is_a_one_line_error() -> None:
+    code, _, err = _run("investigate", "--bundle", str(DEMO), "--reasoner", "gpt")
+    assert code == 2 and "--reasoner must be deterministic or claude" in err
