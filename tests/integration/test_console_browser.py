@@ -131,7 +131,9 @@ def test_demo_investigation_in_a_real_browser(console, tmp_path: Path) -> None:
             report = saved.read_text(encoding="utf-8")
             assert "checkout" in report and inv_id in report
             page.screenshot(path=str(SHOTS / "5-report.png"), full_page=True)
-            page.get_by_role("tab", name="Hypotheses").click()
+            # After a rerun the revisions are also shown side by side, each with its own tabs: the
+            # page's own tab bar comes first.
+            page.get_by_role("tab", name="Hypotheses").first.click()
             page.get_by_text("Reasoning, evidence and next steps").first.click()
             expect(page.get_by_text("next steps", exact=True).first).to_be_visible()
             page.wait_for_timeout(800)  # the expander's opening animation
