@@ -59,6 +59,19 @@ def test_wheel_contains_the_report_template(wheel: Built) -> None:
     assert {"prompts/__init__.py", "prompts/report.md.j2"} <= names
 
 
+def test_wheel_contains_every_source_module(wheel: Built) -> None:
+    # A folder of modules without __init__.py is left out of the wheel (namespaces = false):
+    # the installed CLI then fails on import, which an editable install never shows.
+    names = set(wheel.zip.namelist())
+    sources = {
+        path.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert sources - names == set()
+
+
 def test_wheel_contains_the_whole_demo_bundle(wheel: Built) -> None:
     names = set(wheel.zip.namelist())
     demo = ROOT / "evals" / "demo" / "bad-deploy"

@@ -1,0 +1,1 @@
+"""The Streamlit console: `investigator console` starts it (launch.py), app.py is the page."""
