@@ -165,6 +165,9 @@ def test_citations_must_exist_and_concern_the_resource_or_its_path(bundle: Path,
     assert any(n.startswith("dropped Claude hypotheses: catalog") for n in inv.notes)
     assert inv.hypotheses[0].resource == "checkout"
     assert alb_metric in inv.hypotheses[0].supporting_findings
+    # Claude's words, the engine's checked propagation path.
+    assert inv.hypotheses[0].path == next(h.path for h in engine.hypotheses if h.resource == "checkout")
+    assert [hop.resource for hop in inv.hypotheses[0].path] == ["checkout", "web-alb"]
     # The engine's hypotheses the model left out are still there, after it.
     assert {h.resource for h in inv.hypotheses} == {h.resource for h in engine.hypotheses}
 

@@ -17,6 +17,7 @@ import streamlit as st
 
 from domain.models import Decision, Finding, Hypothesis, Investigation
 from agent.decisions import verdicts
+from agent.ranking.path import describe
 
 DOMAINS = ("network", "infrastructure", "application")
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
@@ -98,6 +99,8 @@ def _hypothesis(rank: int, hyp: Hypothesis, findings: dict[str, Finding], inv: I
             if len(path) > 1:
                 st.caption("propagation path (cause -> alarm)")
                 st.graphviz_chart(_path_graph(path), width="content")
+            if hyp.path:
+                st.text(f"path: {describe(hyp.path)}")
             st.caption("evidence")
             for fid in hyp.supporting_findings:
                 finding = findings.get(fid)
@@ -113,7 +116,10 @@ def _hypothesis(rank: int, hyp: Hypothesis, findings: dict[str, Finding], inv: I
 
 
 def _path(hyp: Hypothesis, findings: dict[str, Finding], alarmed: str) -> list[str]:
-    """Cause first, then the resources its evidence names, then the alarmed resource."""
+    """The engine's checked path when the hypothesis has one; else (stored before paths existed)
+    the cause, then the resources its evidence names, then the alarmed resource."""
+    if hyp.path:
+        return [hop.resource for hop in hyp.path]
     path = [hyp.resource]
     for fid in hyp.supporting_findings:
         finding = findings.get(fid)
