@@ -19,7 +19,9 @@ from ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "evals" / "demo" / "bad-deploy"
-HYPOTHESIS_KEYS = {"rank", "resource", "cause", "confidence", "title", "reasoning", "supporting_findings", "next_steps"}
+HYPOTHESIS_KEYS = {
+    "rank", "resource", "cause", "confidence", "title", "reasoning", "supporting_findings", "next_steps", "path",
+}
 
 
 def _run(*args: str) -> tuple[int, str, str]:
