@@ -13,7 +13,7 @@ from agent.ranking import rank
 from agent.ranking.candidates import collect
 from agent.ranking.path import checked_path, describe
 from agent.state import Scope
-from domain.findings import MetricDetails
+from domain.findings import ChangeDetails, MetricDetails
 from domain.models import Edge, Evidence, Finding, Hypothesis, PathHop, Resource, TimeWindow, Topology, Trigger
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
@@ -163,3 +163,18 @@ def test_the_ranking_gives_every_hypothesis_its_path() -> None:
     assert paths["db"] == ["db", "api", "alb"]
     assert all(p[0] == r and p[-1] == "alb" for r, p in paths.items())
     assert paths.get("alb", ["alb"]) == ["alb"]
+
+
+def test_a_changed_root_without_telemetry_has_its_change_as_the_hop_finding() -> None:
+    # A security group with no metrics of its own changes at 10:00; the db behind it fails from
+    # 10:01 and the alarm at 10:02: the change is the root's evidence, not a hop "with no shift".
+    topology = _topology([("alb", "api"), ("api", "sg")])
+    change = Finding(
+        id=Finding.make_id("change", "sg", "evt-1"), domain="network", kind="change", resource="sg",
+        signal="AuthorizeSecurityGroupIngress", summary="sg rules changed", onset=_at(0), score=0.8,
+        evidence=Evidence(details=ChangeDetails(event_id="evt-1", change_kind="configuration")),
+    )
+    findings = [change, _metric("api", "Errors", 0.9, 1), _metric("alb", "5xx", 0.9, 2)]
+    ranking = rank(findings, _scope(topology), TRIGGER, observed={"api", "alb"})
+    sg = next(h for h in ranking.hypotheses if h.resource == "sg")
+    assert [(hop.resource, hop.finding_id, hop.significant) for hop in sg.path][0] == ("sg", change.id, True)

@@ -29,6 +29,13 @@ def _strongest(cand: Candidate | None) -> Finding | None:
     return shown[0] if shown else None
 
 
+def _scored_change(cand: Candidate | None) -> Finding | None:
+    """The candidate's strongest change when the ranking credited it (near its onset)."""
+    if cand is None or cand.change <= 0 or not cand.changes:
+        return None
+    return max(cand.changes, key=lambda f: f.score)
+
+
 def _shifted(cand: Candidate | None) -> bool:
     return any(f.score >= ANOMALOUS for f in (cand.symptoms + cand.health if cand else []))
 
@@ -69,10 +76,13 @@ def checked_path(topology: Topology, root: str, entry: str, cands: dict[str, Can
         # An unknown onset cannot contradict the order: it is not marked late or early.
         in_time = onset is None or below is None or below[0] <= onset + tolerance(below[1])
         strongest = _strongest(cand)
+        # A root with no telemetry of its own (a security group, a policy) shows its fault as
+        # the change the ranking scored near its dependents' onset: that is its finding.
+        change = _scored_change(cand) if i == 0 and strongest is None else None
         hops.append(PathHop(
-            resource=resource, finding_id=strongest.id if strongest else None, onset=onset,
+            resource=resource, finding_id=(strongest or change).id if (strongest or change) else None, onset=onset,
             edge=caller is None or resource in topology.callees(caller),
-            significant=_shifted(cand), in_time=in_time,
+            significant=_shifted(cand) or change is not None, in_time=in_time,
         ))
         if onset is not None and cand is not None:
             below = (onset, cand)
