@@ -5,9 +5,8 @@ The conversation: the stable prefix (tools and system prompt, cached), then the 
 budget), then up to `rounds` model turns. Every request is counted before it is sent: by the
 provider's `messages.count_tokens` where it offers one (the Anthropic API), else (Bedrock, or
 when counting fails) by the local over-estimate; tool results that would overflow the budget
-are not sent and the model is told to answer. When
-the model is unavailable or answers badly, the engine's hypotheses are returned with a
-one-line note saying so.
+are not sent and the model is told to answer. When the model is unavailable or answers badly,
+the engine's hypotheses are returned with a one-line note saying so.
 """
 
 from __future__ import annotations
