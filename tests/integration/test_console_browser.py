@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -62,6 +63,18 @@ def _wait_healthy(url: str, process: subprocess.Popen, deadline_s: float = 90) -
     raise AssertionError(f"the console did not answer on {url} within {deadline_s:.0f} s")
 
 
+def _still_serving(url: str, deadline_s: float) -> bool:
+    """Whether the console still answers after `deadline_s` seconds."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).close()
+        except OSError:
+            return False
+        time.sleep(0.3)
+    return True
+
+
 @contextmanager
 def _running_console(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
     bundles = tmp_path / "bundles"
@@ -72,17 +85,25 @@ def _running_console(tmp_path: Path, env: dict[str, str] | None = None) -> Itera
     process = subprocess.Popen(
         [*_investigator(), "console", "--port", str(port), "--store", str(store), "--bundles", str(bundles)],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
         yield url, store
     finally:
+        # `investigator console` forwards SIGTERM to the Streamlit server it started; if it does
+        # not stop in time, its whole process group (its own session) is killed.
         process.terminate()
         try:
             process.wait(timeout=15)
+            outlived = _still_serving(url, deadline_s=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            outlived = True
+        if outlived:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        assert not outlived, "the Streamlit server outlived `investigator console` stopped by SIGTERM"
 
 
 @pytest.fixture
