@@ -18,6 +18,7 @@ import streamlit as st
 from domain.models import Decision, Finding, Hypothesis, Investigation
 from agent.decisions import verdicts
 from agent.ranking.path import describe
+from agent.reasoners.claude.cost import usage_line
 
 DOMAINS = ("network", "infrastructure", "application")
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
@@ -52,9 +53,22 @@ def header(inv: Investigation, status: str) -> None:
     if inv.abstained:
         st.warning("No root cause is supported strongly enough; the hypotheses below are weak leads.")
         st.text(inv.abstain_reason or "")
+    reasoner(inv)
     for note in inv.notes:
+        if inv.reasoner is not None and note == inv.reasoner.note:
+            continue  # the reasoner's line is shown above
         st.caption("note")
         st.text(note)
+
+
+def reasoner(inv: Investigation) -> None:
+    """Who wrote the hypotheses (one line, a warning when Claude fell back) and the tokens and cost."""
+    report = inv.reasoner
+    if report is None:
+        return
+    line = report.note or f"hypotheses written by {report.name}"
+    (st.warning if report.fell_back else st.info)(plain(line))
+    st.text(f"model usage: {usage_line(report.usage)}")
 
 
 def decision_controls(target_id: str, decide: Decide | None, key: str) -> None:
