@@ -114,3 +114,11 @@ def test_an_autoscalers_own_action_is_a_scaling_reaction_never_a_suspect() -> No
     reaction, suspect = change_findings([scale_out, deploy], reference=ONSET)
     assert reaction.score == 0.0 and reaction.evidence.details.automatic is True
     assert suspect.score > 0.9 and suspect.evidence.details.automatic is False
+
+
+def test_a_change_summary_states_its_time_not_a_distance_from_an_assumed_onset() -> None:
+    # The reference passed in is a guess at the onset; which onset a change precedes is the
+    # ranking's to say per candidate, so the summary gives the time itself.
+    (finding,) = change_findings([_event("UpdateService", minutes_before=7.0)], reference=ONSET)
+    assert f"at {(ONSET - timedelta(minutes=7)):%H:%M} UTC" in finding.summary
+    assert "before the onset" not in finding.summary

@@ -569,3 +569,13 @@ def test_a_dependencys_smaller_tail_latency_still_explains_its_callers_tail() ->
     ]
     ranking = rank(findings, _scope(topology), TRIGGER)
     assert ranking.hypotheses[0].resource == "cart"
+
+
+def test_a_changes_timing_is_stated_against_the_candidates_own_onset() -> None:
+    # api's deploy at 10:04, its errors from 10:10 (six minutes later), the alarm at 10:05 is
+    # irrelevant to that gap: the reasoning says 6 min before its onset, not a distance from the alarm.
+    topology = _topology([("alb", "api")])
+    findings = [_change("api", "UpdateService", 4, 0.9), _metric("api", "Errors", 0.95, 10), _metric("alb", ALARM_METRIC, 0.9, 10)]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    api = next(h for h in ranking.hypotheses if h.resource == "api")
+    assert "A change came 6 min before its onset (10:10 UTC)" in api.reasoning

@@ -53,6 +53,16 @@ def title(cand: RankedCandidate, findings: dict[str, Finding]) -> str:
     return f"{cand.resource}: {_TITLE_CAUSE[cand.cause]}" + (f" — {lead.signal}" if lead else "")
 
 
+def _change_timing(cand: RankedCandidate, change: Finding) -> str:
+    """When the change came, measured from this candidate's own onset (not the alarm's)."""
+    if not cand.symptoms or cand.onset is None or change.onset is None or change.onset >= cand.onset:
+        # No shift of its own (its onset is the change), or the change lies within the onset's
+        # tolerance: say what is known without a misleading "0 min before".
+        return "A change came shortly before the trouble began"
+    minutes = (cand.onset - change.onset).total_seconds() / 60
+    return f"A change came {minutes:.0f} min before its onset ({cand.onset:%H:%M} UTC)"
+
+
 def reasoning(cand: RankedCandidate, findings: dict[str, Finding]) -> str:
     ordered = [findings[i] for i in cand.symptoms if i in findings]
     changes = [findings[i] for i in cand.changes if i in findings]
@@ -62,7 +72,7 @@ def reasoning(cand: RankedCandidate, findings: dict[str, Finding]) -> str:
         when = f" from {cand.onset:%H:%M} UTC" if cand.onset else ""
         parts.append(f"{cand.resource} is anomalous{when} in {len(ordered)} finding(s) across {', '.join(kinds)} (combined {cand.anomaly:.2f}).")
     if cand.change > 0 and changes:
-        parts.append(f"A change came shortly before: {changes[0].summary}.")
+        parts.append(_change_timing(cand, changes[0]) + f": {changes[0].summary}.")
     if cand.cause in _WHY:
         parts.append(_WHY[cand.cause])
     if cand.recovered_at is not None:

@@ -30,8 +30,10 @@ def _strongest(cand: Candidate | None) -> Finding | None:
 
 
 def _scored_change(cand: Candidate | None) -> Finding | None:
-    """The candidate's strongest change when the ranking credited it (near its onset)."""
-    if cand is None or cand.change <= 0 or not cand.changes:
+    """The candidate's strongest change when the ranking blamed its dependents' failure on it:
+    a resource without telemetry of its own that changed just before (a resource seen to be
+    healthy inherits nothing, so its fault stays below the anomaly threshold)."""
+    if cand is None or cand.change <= 0 or not cand.changes or cand.fault < ANOMALOUS:
         return None
     return max(cand.changes, key=lambda f: f.score)
 

@@ -78,7 +78,9 @@ def change_findings(changes: list[ChangeEvent], *, reference: datetime) -> list[
         resource = event.resource or "unknown"
         signal = f"{kind} change {event.event_name} ({event.id})"
         minutes = (reference - event.time).total_seconds() / 60
-        when = f"{minutes:.0f} min before the onset" if minutes >= 0 else f"{-minutes:.0f} min after the onset"
+        # The time itself, not "N min before the onset": which onset it precedes, and by how
+        # much, depends on the candidate it is weighed for (the ranking says it per hypothesis).
+        when = f"at {event.time:%H:%M} UTC"
         findings.append(Finding(
             id=Finding.make_id("change", resource, event.id),
             domain=_DOMAIN_OF_KIND[kind],
