@@ -9,6 +9,7 @@ candidate shortly before its onset raises the score.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from agent.ranking.candidates import Candidate, calls, deltas, limit_reached, magnitude, metric, tolerance
@@ -18,6 +19,10 @@ from agent.ranking.thresholds import (
 )
 from domain.models import Finding, Topology
 from tools.analysis.changes import proximity
+
+
+# CloudWatch's percentile-like statistics (p99, tm90, wm99, tc, ts, pr): no sum over calls.
+_PERCENTILE = re.compile(r"^(p|tm|wm|tc|ts|pr)\d", re.IGNORECASE)
 
 
 def share(cause: Candidate, effect: Candidate) -> float:
@@ -45,7 +50,7 @@ def share(cause: Candidate, effect: Candidate) -> float:
     calls_cause, calls_effect = calls(cause), calls(effect)
     flow = calls_cause / calls_effect if calls_cause and calls_effect else 1.0
     measured = max(min(1.0, mine[k] * flow / theirs[k]) for k in (averages or common))
-    if averages:
+    if averages or not all(_PERCENTILE.match(stat) for _, stat in common):
         return measured
     # Percentiles alone do not add up over calls (queueing, fan-out and retries amplify a
     # dependency's tail at its caller): a smaller shift below bounds nothing, so it never
