@@ -61,6 +61,10 @@ def list_command(
         console.print(f"no investigations in {location}", markup=False)
         return
     for row in rows:
+        if row.status == "unreadable":
+            console.print(f"{row.id}  {row.alarm} on {row.resource}  unreadable by this version "
+                          f"(`investigator show {row.id}` says why and what to do)", markup=False)
+            continue
         top = row.top or "no hypothesis"
         console.print(
             f"{row.id}  {row.alarm_time:%Y-%m-%d %H:%M} UTC  {row.alarm} on {row.resource}  "
@@ -146,6 +150,8 @@ def decide_command(
 def rerun_command(
     investigation_id: str = typer.Argument(..., metavar="ID", help="an id from `investigator list`"),
     as_json: bool = typer.Option(False, "--json", help="print the new revision as JSON"),
+    fresh: bool = typer.Option(False, "--fresh", help="investigate again from scratch one stored by a version "
+                               "that cannot be upgraded: its decisions carried over, the old state kept in a file"),
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
     """Run an investigation again honouring its decisions; kept as a new revision."""
@@ -157,6 +163,9 @@ def rerun_command(
     from domain.settings import load_settings
 
     err = _err()
+    if fresh:
+        _rerun_afresh(investigation_id, as_json, store)
+        return
     with open_store(store_location(store)) as opened:
         stored = opened.load(investigation_id)
         if stored.status == "running":
@@ -176,6 +185,36 @@ def rerun_command(
         render(inv, _out())
         _review_footer(inv, "awaiting review", _out())
     err.print(f"investigation {inv.id} revision {inv.revision} stored in {location}", markup=False)
+
+
+def _rerun_afresh(investigation_id: str, as_json: bool, store: str | None) -> None:
+    from agent.origin import open_origin, parse_origin
+    from agent.output import to_json
+    from agent.render import render
+    from agent.runner import collect
+    from agent.store import open_store
+    from domain.settings import load_settings
+
+    err = _err()
+    with open_store(store_location(store)) as opened:
+        start = opened.fresh_start(investigation_id)
+        source = open_origin(parse_origin(start.origin))  # before anything is moved: a source gone is an error first
+        with err.status("investigating afresh...") as status:
+            inv = collect(
+                opened.investigate_afresh(start, source.source, start.trigger or source.trigger, source.window,
+                                          source.baseline, clock=source.clock, settings=load_settings()),
+                on_progress=lambda event: status.update(f"investigating afresh: {event.describe()}"),
+            )
+        location = opened.location
+    if as_json:
+        typer.echo(json.dumps(to_json(inv, {"revision": inv.revision}), indent=2))
+    else:
+        render(inv, _out())
+        _review_footer(inv, "awaiting review", _out())
+    lost = f"; {start.unreadable_decisions} unreadable decision(s) are only in that file" if start.unreadable_decisions else ""
+    err.print(f"the old state of {start.id} (schema {start.version}) is kept in {start.archive}; "
+              f"investigation {inv.id} started afresh in {location} with {len(start.decisions)} decision(s) carried over{lost}",
+              markup=False)
 
 
 def report_command(
