@@ -63,6 +63,11 @@ class Busy(UserError):
     """Another process holds the investigation (running, or deciding at this moment)."""
 
 
+class StoreUnavailable(UserError):
+    """The store cannot be opened, read or written (a path that cannot be created, a full disk,
+    a file that is not a database, a server gone): nothing the caller asked to keep was kept."""
+
+
 class DecisionRequest(BaseModel):
     target_id: str
     verdict: Verdict
@@ -463,8 +468,11 @@ def _acquire(try_once: Callable[[], bool], wait_s: float, busy: str) -> None:
 
 @contextmanager
 def _file_lock(path: Path, wait_s: float) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreUnavailable(f"cannot create the lock {path}: {exc.strerror or exc}") from exc
 
     def try_once() -> bool:
         try:
@@ -514,20 +522,26 @@ def open_store(location: str) -> Iterator[InvestigationStore]:
         try:
             conn = psycopg.connect(location, autocommit=True, prepare_threshold=0, row_factory=dict_row)
         except psycopg.OperationalError as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise UserError(f"cannot connect to the store {_redacted(location)}: {first}") from exc
+            raise StoreUnavailable(f"cannot connect to the store {_redacted(location)}: {_first_line(exc)}") from exc
         with conn:
-            yield _PostgresStore(conn, location)
+            try:
+                yield _PostgresStore(conn, location)
+            except psycopg.Error as exc:
+                raise StoreUnavailable(f"the store {_redacted(location)} failed: {_first_line(exc)}") from exc
         return
     path = Path(location).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(path, check_same_thread=False, timeout=30)
     except (OSError, sqlite3.Error) as exc:
-        raise UserError(f"cannot open the store {path}: {exc}") from exc
+        raise StoreUnavailable(f"cannot open the store {path}: {exc}") from exc
     try:
         yield _SqliteStore(conn, path)
-    except sqlite3.DatabaseError as exc:
-        raise UserError(f"the store {path} cannot be read: {exc}") from exc
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"the store {path} failed: {exc}") from exc
     finally:
         conn.close()
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -167,9 +169,41 @@ def test_a_failing_report_write_keeps_what_was_there_and_still_prints_the_result
     code, out, err = run_cli("investigate", "--bundle", str(DEMO), "--report", str(report))
     assert code == 2
     assert "#1" in out  # the answer was printed before the write failed
-    assert "cannot write the report" in err and len(err.strip().splitlines()) == 1
+    errors = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot write the report" in errors[0] and err.strip().endswith(errors[0])
+    assert "stored in" in err  # the investigation itself was kept
     assert (report / "notes.md").read_text(encoding="utf-8") == "previous notes\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["incident.md"]  # no temporary file left
+
+
+def test_a_store_that_cannot_be_created_still_prints_the_result_and_writes_the_report(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file where the store's folder should be\n", encoding="utf-8")
+    report = tmp_path / "incident.md"
+    code, out, err = run_cli("investigate", "--bundle", str(DEMO), "--json", "--report", str(report),
+                             "--store", str(tmp_path / "state" / "investigations.sqlite"))
+    assert code == 2
+    assert _top(out) == _truth()
+    assert f"### 1. {_truth()[0]}:" in report.read_text(encoding="utf-8")
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "was not saved: cannot open the store" in lines[0] and "internal error" not in err
+
+
+def test_a_store_whose_disk_fills_during_the_run_still_prints_the_result(tmp_path: Path) -> None:
+    # A real process whose files may not grow past 200 kB: the store's first checkpoints fit,
+    # the investigation's do not (SQLite then fails with an I/O error mid-run).
+    store = tmp_path / "investigations.sqlite"
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        "from ui.cli import main\n"
+        f"sys.exit(main(['investigate', '--bundle', {str(DEMO)!r}, '--json', '--store', {str(store)!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=DEMO.parents[2], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert _top(done.stdout) == _truth()
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"was not saved: the store {store} failed" in lines[0], done.stderr
 
 
 def test_write_text_atomic_replaces_whole_or_not_at_all(tmp_path: Path) -> None:

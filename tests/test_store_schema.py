@@ -109,7 +109,6 @@ def test_an_unstamped_state_from_an_older_build_is_upgraded_and_keeps_its_decisi
 
 @pytest.mark.parametrize("command", [
     ["show", "{id}"], ["rerun", "{id}"], ["decide", "{id}", "--discard", "{accepted}"], ["report", "{id}", "--out", "r.md"],
-    ["investigate", "--bundle", str(DEMO)],
 ])
 def test_an_older_state_that_cannot_be_upgraded_is_one_line_saying_what_to_do(
     decided: dict, store: Path, command: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -124,6 +123,17 @@ def test_an_older_state_that_cannot_be_upgraded_is_one_line_saying_what_to_do(
     assert "findings.0.summary" in line
     assert f"`investigator rerun {decided['id']} --fresh`" in line and "carries over its 1 decision(s)" in line
     assert not (tmp_path / "r.md").exists()
+
+
+def test_investigating_the_incident_again_shows_the_answer_then_says_it_was_not_saved(decided: dict, store: Path) -> None:
+    _rewrite(store, _older_finding_shape)
+    code, out, err = run_cli("investigate", "--bundle", str(DEMO), "--json")
+    assert code == 2
+    assert json.loads(out)["hypotheses"]  # the answer first
+    line = _one_line(err)
+    assert line.startswith(f"error: investigation {decided['id']} was not saved: ")
+    assert f"`investigator rerun {decided['id']} --fresh`" in line
+    assert len(_stored_values(store)["decisions"]) == 1  # the stored investigation is left as it was
 
 
 def test_list_shows_an_unreadable_investigation_instead_of_failing(decided: dict, store: Path) -> None:
