@@ -40,7 +40,7 @@ from agent.decisions import apply_decisions
 from agent.graph import build_graph
 from agent.nodes.review import RerunRequest
 from agent.reasoners.base import Reasoner
-from agent.runner import Event, events, investigation_id, utc_now
+from agent.runner import Event, events, investigation_id, run_context, utc_now
 from agent.schema import (
     IncompatibleState, first_problem, plain, readable_decisions, stored_version, too_new, too_old, upgraded,
 )
@@ -52,11 +52,6 @@ from tools.source import TelemetrySource
 Status = Literal["awaiting_review", "running", "interrupted", "unreadable"]
 # How long `decide` waits for another writer of the same investigation before "try again".
 LOCK_WAIT_S = 10.0
-
-
-def _context(source: TelemetrySource, clock, settings: Settings | None, reasoner: Reasoner | None) -> Context:
-    """The run's dependencies: the caller's settings (the CLI's, the console's), else the defaults."""
-    return Context(source=source, clock=clock, settings=settings or Settings.defaults(), reasoner=reasoner)
 
 
 class Busy(UserError):
@@ -266,7 +261,7 @@ class InvestigationStore:
     ) -> Iterator[Event]:
         """Investigate and keep the result, stopping for review. The same incident investigated
         again (same id) becomes its next revision, honouring the decisions made so far."""
-        context = _context(source, clock, settings, reasoner)
+        context = run_context(source, clock, settings, reasoner)
         inv_id = investigation_id(trigger)
         with self._lock(inv_id, 0.0):
             if self._stored_values(inv_id).get("trigger") is not None:
@@ -324,7 +319,7 @@ class InvestigationStore:
     ) -> Iterator[Event]:
         """Write the whole stored state of `start.id` to `start.archive` (readable JSON), then
         investigate it again under the same id from scratch, with its readable decisions."""
-        context = _context(source, clock, settings, reasoner)
+        context = run_context(source, clock, settings, reasoner)
         with self._lock(start.id, LOCK_WAIT_S):
             values = self._stored_values(start.id)
             if stored_version(values) != start.version:
@@ -353,7 +348,7 @@ class InvestigationStore:
         """Run `inv_id` again as a new revision (or finish a run that was stopped)."""
         self._snapshot(inv_id)
         with self._lock(inv_id, 0.0):
-            context = _context(source, clock, settings, reasoner)
+            context = run_context(source, clock, settings, reasoner)
             yield from self._continue(inv_id, context, None, window, baseline)
 
     def _continue(self, inv_id, context: Context, origin, window, baseline) -> Iterator[Event]:
