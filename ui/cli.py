@@ -11,17 +11,20 @@ from __future__ import annotations
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from domain.errors import UserError
-from domain.models import Investigation
 from domain.extras import DISTRIBUTION
 from tools.sanitize import for_terminal
 from ui.options import EndpointUrl, Profile, Region, cli_overrides, settings_from
 from ui.commands.review import STORE_HELP, store_location
 from ui.commands import review as _review
+
+if TYPE_CHECKING:
+    from domain.models import Investigation
 
 app = typer.Typer(
     add_completion=False,
