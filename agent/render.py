@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from agent.ranking.path import describe
 from domain.models import Finding, Investigation
 from tools.sanitize import for_terminal
 
@@ -34,6 +35,8 @@ def render(investigation: Investigation, console: Console) -> None:
             for_terminal(f"\n#{rank}  {strength}  {hyp.resource}  [{hyp.cause}]  {hyp.title}"), markup=False, style="bold"
         )
         console.print(for_terminal(f"    Why: {hyp.reasoning}"), markup=False)
+        if hyp.path:
+            console.print(for_terminal(f"    path: {describe(hyp.path)}"), markup=False)
         cited = [findings[i] for i in hyp.supporting_findings if i in findings]
         if cited:
             console.print("    Evidence:", markup=False)

@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from domain.findings import MetricDetails
 from domain.models import Finding, Investigation
+from agent.ranking.path import describe
 from agent.templates import environment
 from tools.sanitize import for_markdown, for_terminal
 
@@ -66,4 +67,4 @@ def markdown_report(investigation: Investigation) -> str:
     findings = {f.id: f for f in investigation.findings}
     impact = [f for f in investigation.findings if f.resource == investigation.trigger.resource and _anomaly(f)]
     template = _report_environment().get_template("report.md.j2")
-    return template.render(inv=investigation, findings=findings, impact=impact)
+    return template.render(inv=investigation, findings=findings, impact=impact, describe_path=describe)

@@ -5,7 +5,8 @@
 The stub answers every request with an empty hypothesis list, so the engine's ranking is
 kept and the eval numbers must equal the deterministic ones; what is measured is the largest
 request each investigation would send (counted locally before sending, see
-agent/reasoners/claude/compact.py), against the budget. No model and no network are used.
+agent/reasoners/claude/compact.py: the stub offers no token count here, so the reasoner uses
+its deliberately high estimate, an upper bound of what the API would count), against the budget. No model and no network are used.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from domain.settings import ReasonerOptions, Settings
 from evals.metrics import build_report
 from evals.report import to_markdown
 from evals.runner import investigate_with, run_eval
-from tests.model_stub import ModelStub, answer
+from tests.model_stub import ModelStub, Reply, answer
 
 
 def main(argv: list[str]) -> int:
@@ -32,7 +33,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
     os.environ.setdefault("ANTHROPIC_API_KEY", "stub-key-no-model-is-called")
-    with ModelStub([], default=answer([])) as stub:
+    no_count = Reply(status=404, body={"type": "error", "error": {"type": "not_found_error", "message": "no count here"}})
+    with ModelStub([], default=answer([]), count=no_count) as stub:
         options = ReasonerOptions(name="claude", base_url=stub.url, input_token_budget=args.budget, max_retries=0)
         settings = Settings.defaults().model_copy(update={"reasoner": options})
         results, _ = run_eval(args.bundles, workers=args.workers, investigate=partial(investigate_with, settings))

@@ -295,6 +295,33 @@ class Finding(Model):
         return f"{kind}-{digest}"
 
 
+class PathHop(Model):
+    """One resource on a hypothesis's propagation path, with the three checks a hop must pass.
+
+    A hop holds up when the topology has the call from the next hop (its caller) to it, it
+    shows a shift of its own, and that shift began no earlier than the one below it (the
+    cause cannot follow its effect). `ok` is derived from the three, never set on its own.
+    """
+
+    resource: str
+    finding_id: str | None = Field(default=None, description="the hop's strongest symptom, None when it has none")
+    onset: datetime | None = Field(default=None, description="when the hop's trouble began, as the ranking dates it")
+    edge: bool = Field(description="the caller->callee edge from the next hop to this one exists (the last hop: true)")
+    significant: bool = Field(description="the hop has a finding at or above the anomaly threshold")
+    in_time: bool = Field(description="its onset is not earlier than the onset below it, within the onset tolerance")
+    ok: bool = Field(default=False, description="all three checks hold (derived)")
+
+    @field_validator("onset")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    @model_validator(mode="after")
+    def _ok_of_checks(self) -> "PathHop":
+        self.ok = self.edge and self.significant and self.in_time
+        return self
+
+
 class Hypothesis(Model):
     id: str
     resource: str
@@ -308,6 +335,10 @@ class Hypothesis(Model):
     supporting_findings: list[str] = Field(default_factory=list)
     contradicting_findings: list[str] = Field(default_factory=list)
     next_steps: list[str] = Field(default_factory=list)
+    # Empty for investigations stored before paths existed, and for a resource the engine did not rank.
+    path: list[PathHop] = Field(
+        default_factory=list, description="the propagation path, root first, ending at the alarmed resource (the entry)"
+    )
 
 
 Verdict = Literal["accepted", "discarded", "noted"]

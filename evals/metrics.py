@@ -13,6 +13,9 @@ Conventions (also in docs/evaluation.md):
 - Baselines (evals/baselines) are scored like the engine on the same real incidents, from their
   own rankings; they never abstain, so a miss is only a ranking without the truth (or a baseline
   that failed on the bundle). False alarms are left out of their numbers.
+- Path ok@1 is the share of incidents with the true resource at #1 whose propagation path fully
+  checks (every hop: the edge exists, a significant shift, an onset no earlier than the hop
+  below); a #1 without a path counts as not checked.
 - Calibration uses hypothesis #1 of real incidents that have one: 10 equal-width confidence
   bins; ECE = sum over bins of (bin size / total) * |accuracy - mean confidence|.
 """
@@ -44,6 +47,9 @@ class CaseResult(BaseModel):
     top_cause: str | None = None
     top_confidence: float | None = None
     top_evidence_score: float | None = Field(default=None, description="before calibration; what evals.calibrate fits on")
+    top_path_ok: bool | None = Field(
+        default=None, description="every hop of hypothesis #1's propagation path checks; None when it has no path"
+    )
     abstained: bool = False
     error: str | None = None
     seconds: float = 0.0
@@ -96,6 +102,9 @@ class GroupMetrics(BaseModel):
     mrr: float | None = None
     lead1: float | None = Field(
         default=None, description="share of real incidents whose first hypothesis names the truth, abstained or not"
+    )
+    path_ok1: float | None = Field(
+        default=None, description="share of incidents with the truth at #1 whose propagation path fully checks"
     )
     specificity: float | None = None
     cause_accuracy: float | None = None
@@ -160,6 +169,9 @@ def group_metrics(group: str, cases: Iterable[CaseResult]) -> GroupMetrics:
         out.lead1 = _mean([
             1.0 if c.error is None and c.ranked_resources[:1] == [c.truth_resource] else 0.0 for c in incidents
         ])
+    correct = [c for c in incidents if c.rank == 1]
+    if correct:
+        out.path_ok1 = _mean([1.0 if c.top_path_ok else 0.0 for c in correct])
     if alarms:
         out.specificity = _mean([1.0 if c.abstained and c.error is None else 0.0 for c in alarms])
     labelled = [c for c in incidents if c.truth_cause is not None]

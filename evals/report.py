@@ -8,7 +8,7 @@ from evals.metrics import EvalReport, GroupMetrics
 _COLUMNS = [
     ("group", "group"), ("incidents", "n"), ("false_alarms", "FA"), ("failures", "failed"),
     ("ac1", "AC@1"), ("ac3", "AC@3"), ("ac5", "AC@5"), ("avg5", "Avg@5"), ("mrr", "MRR"),
-    ("lead1", "lead@1"), ("specificity", "specificity"), ("cause_accuracy", "cause acc."),
+    ("lead1", "lead@1"), ("path_ok1", "path ok @1"), ("specificity", "specificity"), ("cause_accuracy", "cause acc."),
     ("mean_seconds", "mean s"), ("p95_seconds", "p95 s"),
 ]
 

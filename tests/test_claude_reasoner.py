@@ -165,6 +165,9 @@ def test_citations_must_exist_and_concern_the_resource_or_its_path(bundle: Path,
     assert any(n.startswith("dropped Claude hypotheses: catalog") for n in inv.notes)
     assert inv.hypotheses[0].resource == "checkout"
     assert alb_metric in inv.hypotheses[0].supporting_findings
+    # Claude's words, the engine's checked propagation path.
+    assert inv.hypotheses[0].path == next(h.path for h in engine.hypotheses if h.resource == "checkout")
+    assert [hop.resource for hop in inv.hypotheses[0].path] == ["checkout", "web-alb"]
     # The engine's hypotheses the model left out are still there, after it.
     assert {h.resource for h in inv.hypotheses} == {h.resource for h in engine.hypotheses}
 
@@ -222,13 +225,14 @@ def test_429_waits_as_long_as_retry_after_says(bundle: Path, engine: Investigati
     throttled = Reply(status=429, headers={"retry-after": "2"},
                       body={"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}})
     inv, stub = run(bundle, [throttled, answer([hyp("checkout", "change", [finding(engine, "checkout", "log")])])])
-    assert len(stub.received) == 2 and not inv.reasoner.fell_back
-    assert stub.received[1].at - stub.received[0].at >= 1.9
+    sent = stub.message_requests
+    assert len(sent) == 2 and not inv.reasoner.fell_back
+    assert sent[1].at - sent[0].at >= 1.9
 
 
 def test_staying_overloaded_falls_back_after_the_configured_retries(bundle: Path, engine: Investigation) -> None:
     inv, stub = run(bundle, [overloaded()] * 3, max_retries=1)
-    assert len(stub.received) == 2
+    assert len(stub.message_requests) == 2
     assert inv.reasoner.note == "Claude unavailable (HTTP 529 after retries): showing the deterministic engine's hypotheses"
     assert [h.resource for h in inv.hypotheses] == [h.resource for h in engine.hypotheses]
 

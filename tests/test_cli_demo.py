@@ -19,7 +19,9 @@ from ui.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "evals" / "demo" / "bad-deploy"
-HYPOTHESIS_KEYS = {"rank", "resource", "cause", "confidence", "title", "reasoning", "supporting_findings", "next_steps"}
+HYPOTHESIS_KEYS = {
+    "rank", "resource", "cause", "confidence", "title", "reasoning", "supporting_findings", "next_steps", "path",
+}
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -90,6 +92,27 @@ def test_top_hypothesis_cites_the_deploy_and_the_errors(result: dict) -> None:
     assert any(f["kind"] != "change" and f["resource"] == "checkout" and f["score"] >= 0.5 for f in cited)
 
 
+def test_every_hypothesis_carries_its_checked_propagation_path(result: dict, manifest: dict) -> None:
+    # web-alb calls checkout; checkout fails from 14:00 and the ALB's 5xx climb from 14:00: one
+    # edge, both shifted, in order. The benign catalog deploy shows no shift of catalog's own.
+    findings = {f["id"]: f for f in result["findings"]}
+    paths = {h["resource"]: h["path"] for h in result["hypotheses"]}
+    top = paths[manifest["ground_truth"]["resource"]]
+    assert [hop["resource"] for hop in top] == ["checkout", "web-alb"]
+    assert all(hop["edge"] and hop["significant"] and hop["in_time"] and hop["ok"] for hop in top)
+    assert [findings[hop["finding_id"]]["resource"] for hop in top] == ["checkout", "web-alb"]
+    assert [hop["onset"][11:16] for hop in top] == ["14:00", "14:00"]
+    assert [(hop["resource"], hop["significant"], hop["ok"]) for hop in paths["catalog"]] == [
+        ("catalog", False, False), ("web-alb", True, True)]
+
+
+def test_report_shows_each_hypothesis_path(run: dict) -> None:
+    text = run["report"].read_text(encoding="utf-8")
+    shown = text.replace("\\(", "(").replace("\\)", ")").replace("&gt;", ">")
+    assert "Propagation path: checkout (14:00) -> web-alb (14:00)" in shown
+    assert "Propagation path: catalog ✗ no shift -> web-alb (14:00)" in shown
+
+
 def test_json_is_the_only_thing_on_stdout(run: dict) -> None:
     json.loads(run["out"])  # no progress or banner mixed into the machine-readable output
     assert "Traceback" not in run["out"] + run["err"]
@@ -116,6 +139,8 @@ def test_terminal_output_shows_the_ranked_hypotheses(capsys: pytest.CaptureFixtu
     assert top["resource"] in out
     assert f"{top['confidence']:.0%}" in out or f"{top['confidence']:.2f}" in out
     assert top["next_steps"][0][:40] in out
+    assert "path: checkout (14:00) -> web-alb (14:00)" in out
+    assert "path: catalog ✗ no shift -> web-alb (14:00)" in out
 
 
 def test_validate_accepts_the_demo(capsys: pytest.CaptureFixture[str]) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from domain.findings import MetricDetails
-from domain.models import Decision, Evidence, Finding, Hypothesis, Investigation, TimelineEntry, Trigger
+from domain.models import Decision, Evidence, Finding, Hypothesis, Investigation, PathHop, TimelineEntry, Trigger
 from agent.coe import build_report, render_markdown
 from agent.decisions import apply_decisions
 
@@ -158,3 +158,15 @@ def test_action_items_follow_the_cause_category() -> None:
     report = build_report(apply_decisions(inv, DECISIONS))
     assert [(a.priority, a.practice) for a in report.action_items] == [("P1", "REL05-BP05"), ("P2", "REL05-BP03"), ("P2", "REL05-BP01")]
     assert "timeouts" in report.action_items[0].text
+
+
+def test_the_engines_path_is_the_reports_path_and_its_whys() -> None:
+    # The engine traced orders -> gateway -> web (gateway shows nothing, so it has no why of its
+    # own); without that path the report would guess orders -> web from the cited findings.
+    inv = _incident()
+    hops = [PathHop(resource=r, edge=True, significant=r != "gateway", in_time=True) for r in ("orders", "gateway", "web")]
+    inv.hypotheses[0] = inv.hypotheses[0].model_copy(update={"path": hops})
+    report = build_report(apply_decisions(inv, DECISIONS))
+    assert report.propagation_path == ["orders", "gateway", "web"]
+    assert "Propagation path: orders -> gateway -> web" in render_markdown(report)
+    assert [w.question for w in report.five_whys][:2] == ["Why did the alarm orders-5xx fire?", "Why did gateway fail?"]

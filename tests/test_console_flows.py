@@ -51,6 +51,7 @@ def test_start_discard_accept_rerun_report_and_the_cli_sees_it(app: AppTest) -> 
     assert not at.exception, at.exception
     page = _texts(at)
     assert "web-alb-target-5xx" in page  # the alarm of the demo incident, in the header
+    assert "path: checkout (14:00) -> web-alb (14:00)" in page  # the engine's checked propagation path
     code, out, err = run_cli("list", "--limit", "5")
     assert code == 0, err
     inv_id = out.split()[0]

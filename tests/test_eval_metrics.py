@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from evals.gate import read_gate, shortfalls
 from evals.metrics import CaseResult, build_report, calibration, group_metrics, p95
+from evals.report import to_json, to_markdown
 from domain.errors import UserError
 
 
@@ -162,3 +165,30 @@ def test_bad_gate_files_name_the_problem(tmp_path, text, message):
     gate_file.write_text(text)
     with pytest.raises(UserError, match=message.replace("[", r"\[").replace(".", r"\.")):
         read_gate(gate_file)
+
+
+def test_path_ok_at_1_is_the_share_of_correct_number_ones_whose_path_fully_checks():
+    # Three incidents with the truth at #1: path checks, path fails a check, no path (not checked).
+    # The wrong #1 and the abstention do not count, even with a path that checks: 1 of 3.
+    cases = [
+        incident("a", ["a"], top_path_ok=True),
+        incident("a", ["a", "b"], top_path_ok=False),
+        incident("a", ["a"]),
+        incident("a", ["b", "a"], top_path_ok=True),
+        incident("a", ["a"], abstained=True, top_path_ok=True),
+    ]
+    assert group_metrics("ds", cases).path_ok1 == pytest.approx(1 / 3)
+    assert group_metrics("ds", cases[3:]).path_ok1 is None
+
+
+def test_path_ok_at_1_is_in_the_table_and_the_json_per_dataset():
+    cases = [CaseResult(bundle="p/1", dataset="petshop", truth_resource="a", ranked_resources=["a"], top_path_ok=True),
+             CaseResult(bundle="p/2", dataset="petshop", truth_resource="a", ranked_resources=["a"], top_path_ok=False)]
+    report = build_report("out", cases)
+    lines = to_markdown(report).splitlines()
+    header = next(line for line in lines if line.startswith("| group"))
+    column = [c.strip() for c in header.split("|")].index("path ok @1")
+    row = next(line for line in lines if line.startswith("| petshop "))
+    assert [c.strip() for c in row.split("|")][column] == "0.500"
+    groups = {g["group"]: g for g in json.loads(to_json(report))["groups"]}
+    assert groups["petshop"]["path_ok1"] == 0.5

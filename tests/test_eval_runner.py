@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ui.cli import main
-from domain.models import Edge, GroundTruth, Hypothesis, Investigation, Resource, TimeWindow, Topology, Trigger
-from evals.runner import placement, run_eval
+from domain.models import Edge, GroundTruth, Hypothesis, Investigation, PathHop, Resource, TimeWindow, Topology, Trigger
+from evals.runner import evaluate_bundle, placement, run_eval
 from tools.bundle.format import IncidentManifest
 from tools.bundle.validate import load_manifest
 from tools.bundle.writer import write_bundle
@@ -123,3 +123,22 @@ def test_eval_cli_rejects_a_bad_gate_before_running(bundles, tmp_path, capsys):
     gate.write_text("shop:\n  top1: 0.5\n")
     assert main(["eval", str(bundles), "--gate", str(gate)]) == 2
     assert "shop.top1: unknown metric" in capsys.readouterr().err
+
+
+def _hop(resource: str, *, significant: bool = True) -> PathHop:
+    return PathHop(resource=resource, edge=True, significant=significant, in_time=True)
+
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ([_hop("db"), _hop("front")], True),
+    ([_hop("db", significant=False), _hop("front")], False),
+    ([], None),
+])
+def test_the_case_records_whether_number_ones_path_fully_checks(tmp_path, path, expected):
+    bundle = make_bundle(tmp_path / "shop" / "db_down", GroundTruth(resource="db", cause="component"))
+
+    def investigate(p: Path) -> Investigation:
+        top = Hypothesis(id="h1", resource="db", cause="component", confidence=0.8, title="db", reasoning="r", path=path)
+        return Investigation(id="i", trigger=load_manifest(p).trigger, hypotheses=[top])
+
+    assert evaluate_bundle(tmp_path, bundle, investigate).top_path_ok is expected

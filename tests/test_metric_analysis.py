@@ -416,3 +416,34 @@ def test_a_long_series_is_downsampled_to_a_few_hundred_points_keeping_the_shift(
     after = [v for t, v in zip(series.timestamps, series.values) if t >= INC_START + timedelta(minutes=5)]
     assert before and after
     assert all(abs(v - 100) < 2.5 for v in before) and all(v == 150.0 for v in after)
+
+
+# --- a baseline far from the incident (days away): the shift must also be new in the window --
+
+
+def _find_stale(*frames: pd.DataFrame) -> list:
+    frame = pd.concat(frames, ignore_index=True)
+    return metric_findings(frame, incident=INCIDENT, baseline=BASELINE, alarm_time=ALARM, stale_baseline=True)
+
+
+def test_with_a_stale_baseline_a_shift_that_began_minutes_before_the_alarm_is_kept() -> None:
+    # Normal at 100 for the window's first 4 minutes, then 160 from 11:04: the alarm at 11:10
+    # fires six minutes into the fault. Against the points before the alarm (mostly faulty,
+    # median 160) it would not stand out; against the points before its own onset it does.
+    incident = _wiggly(100.0, 4) + _wiggly(160.0, 26)
+    findings = _find_stale(_series("db", "Latency", _wiggly(100.0, 60), incident))
+    assert [f.resource for f in findings] == ["db"]
+    assert findings[0].onset == INC_START + timedelta(minutes=4)
+
+
+def test_with_a_stale_baseline_a_level_that_differs_for_the_whole_window_is_not_the_onset() -> None:
+    # The series sits at 160 from the window's first minute to its last: it differs from a
+    # baseline days away, but nothing changed around the alarm.
+    findings = _find_stale(_series("db", "Latency", _wiggly(100.0, 60), _wiggly(160.0, 30)))
+    assert findings == []
+
+
+def test_with_a_recent_baseline_a_shift_under_way_when_the_window_opens_is_kept() -> None:
+    # The same whole-window level with a baseline just before it: the fault was already in effect.
+    findings = _find(_series("db", "Latency", _wiggly(100.0, 60), _wiggly(160.0, 30)))
+    assert [f.resource for f in findings] == ["db"]

@@ -520,3 +520,52 @@ def test_an_echo_of_a_resource_the_alarmed_one_does_not_depend_on_corroborates_n
     symptoms = [_metric("api", "Latency", 0.7, 0), _metric("queue", ALARM_METRIC, 0.95, 0)]
     ranking = rank([_alarm_normal("queue"), *symptoms], _scope(topology), TRIGGER)
     assert ranking.abstained
+
+
+def _shift(resource: str, metric: str, before: float, after: float, onset_minute: float, *, stat: str = "Average") -> Finding:
+    signal = f"Test/{metric} {stat}"
+    return Finding(
+        id=Finding.make_id("metric", resource, signal), domain="application", kind="metric", resource=resource,
+        signal=signal, summary=f"{signal} on {resource} {before} -> {after}", onset=_at(onset_minute), score=0.99,
+        direction="up" if after > before else "down",
+        evidence=Evidence(baseline_value=before, incident_value=after, details=MetricDetails(metric=metric, stat=stat)),
+    )
+
+
+def test_a_tiny_drift_below_does_not_explain_a_huge_shift_above() -> None:
+    # alb -> api -> db, all from 10:00. api's CPU goes 30 -> 97 % and its latency 70 -> 460 ms;
+    # db's free memory drifts down 3 %. Both are certainly real (score 0.99), and db is the most
+    # downstream, but a 3 % drift cannot account for a six-fold slowdown: api is the cause.
+    topology = _topology([("alb", "api"), ("api", "db")])
+    findings = [
+        _shift("api", "CPUUtilization", 30.0, 97.0, 0), _shift("api", "Latency", 70.0, 460.0, 0, stat="p99"),
+        _shift("db", "FreeableMemory", 5.40e9, 5.23e9, 0),
+        _shift("alb", "TargetResponseTime", 0.04, 0.43, 0),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "api"
+
+
+def test_a_large_shift_below_still_explains_its_caller_without_a_metric_in_common() -> None:
+    # The same, but db's CPU goes 20 -> 95 % (a comparable size): the downstream db is the cause.
+    topology = _topology([("alb", "api"), ("api", "db")])
+    findings = [
+        _shift("api", "Latency", 70.0, 460.0, 0, stat="p99"),
+        _shift("db", "CPUUtilization", 20.0, 95.0, 0),
+        _shift("alb", "TargetResponseTime", 0.04, 0.43, 0),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "db"
+
+
+def test_a_dependencys_smaller_tail_latency_still_explains_its_callers_tail() -> None:
+    # Percentiles do not add up over calls: the caller's p99 rising 110 -> 300 ms while the
+    # dependency's rises 37 -> 105 ms (its CPU 42 -> 89 %) is the dependency's tail amplified.
+    topology = _topology([("alb", "web"), ("web", "cart")])
+    findings = [
+        _shift("web", "Latency", 110.0, 300.0, 0, stat="p99"),
+        _shift("cart", "Latency", 37.0, 105.0, 0, stat="p99"), _shift("cart", "CPUUtilization", 42.0, 89.0, 0),
+        _shift("alb", "TargetResponseTime", 0.04, 0.18, 0),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "cart"

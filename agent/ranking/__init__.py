@@ -24,13 +24,14 @@ from agent.ranking.candidates import (
 )
 from agent.ranking.cause import cause_of
 from agent.ranking.explanation import DeterministicReasoner
+from agent.ranking.path import checked_path
 from agent.ranking.scoring import confidence, echoes as echoes_of, explains, quiet_alarm_factor, score, score_changes, share
 from agent.ranking.thresholds import (
     ABSTAIN_BELOW, ANOMALOUS, CITED_CHANGES, CITED_SYMPTOMS, MAX_HYPOTHESES, RECOVERED_DISCOUNT, SUPPORTED, SYMPTOM_KINDS,
 )
 from agent.reasoners.base import RankedCandidate, Reasoner, ReasoningRequest
 from agent.state import Scope
-from domain.models import Cause, Finding, Hypothesis, Trigger
+from domain.models import Cause, Finding, Hypothesis, PathHop, Trigger
 
 __all__ = ["ABSTAIN_BELOW", "Candidate", "Ranking", "cause_of", "confidence", "explains", "inferred", "rank", "share"]
 
@@ -50,7 +51,9 @@ def _strongest(findings: list[Finding]) -> str:
     return "; ".join(f.summary for f in strongest[:STRONGEST_OBSERVATIONS]) or "no anomaly in any signal"
 
 
-def _ranked(cand: Candidate, rank: int, evidence: float, cause: Cause, entry: str, supported: bool) -> RankedCandidate:
+def _ranked(
+    cand: Candidate, rank: int, evidence: float, cause: Cause, entry: str, supported: bool, path: list[PathHop],
+) -> RankedCandidate:
     ordered = sorted(cand.symptoms + cand.health, key=lambda f: -f.score)
     changes = sorted(cand.changes, key=lambda f: -f.score)
     lead = ordered[0] if ordered else (changes[0] if changes else None)
@@ -64,6 +67,7 @@ def _ranked(cand: Candidate, rank: int, evidence: float, cause: Cause, entry: st
         recovered_at=cand.recovered_at, symptoms=[f.id for f in ordered], changes=[f.id for f in changes],
         lead=lead.id if lead else None,
         supporting_findings=[f.id for f in ordered[:CITED_SYMPTOMS]] + [f.id for f in changes[:CITED_CHANGES] if f.score > 0],
+        path=path,
     )
 
 
@@ -115,7 +119,8 @@ def rank(
     abstained = leads[0].score < SUPPORTED or scores[0] < ABSTAIN_BELOW
     ranked = [
         _ranked(cand, i + 1, evidence, cause_of(cand, topology, entry_demand), scope.entry,
-                supported=not abstained and cand.score >= SUPPORTED and evidence >= ABSTAIN_BELOW)
+                supported=not abstained and cand.score >= SUPPORTED and evidence >= ABSTAIN_BELOW,
+                path=checked_path(topology, cand.resource, scope.entry, cands))
         for i, (cand, evidence) in enumerate(zip(leads, scores))
     ]
     reasoner = reasoner or DeterministicReasoner()

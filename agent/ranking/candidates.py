@@ -17,7 +17,7 @@ from agent.ranking.thresholds import (
 from agent.state import Scope
 from domain.findings import ChangeDetails, MetricDetails, TraceDetails
 from domain.models import Finding, Topology
-from tools.analysis.semantics import is_outgoing
+from tools.analysis.semantics import is_outgoing, is_percentage
 
 
 @dataclass
@@ -178,6 +178,37 @@ def deltas(cand: Candidate) -> dict[tuple[str, str], float]:
         key = (details.metric, details.stat)
         out[key] = max(out.get(key, 0.0), delta)
     return out
+
+
+def relative_effect(f: Finding) -> float | None:
+    """How large a shift is relative to the level it moved from, comparable across metrics and
+    units, in [0, 1]: 1 - smaller/larger of the two levels (a doubling is 0.5, a 135x jump
+    0.99, a 3 % drift 0.03; from zero to anything is 1). A bounded percentage whose bad
+    direction is down (availability, success rate) is measured on its failing side (100 - v):
+    99.9 -> 95 is the failures growing fifty-fold, not a 5 % dip. None when the finding has no
+    levels to compare (logs, traces, health events) or the levels change sign.
+
+    The robust z-score says whether a shift is real; this says how big it is. z is in units of
+    each series' own noise, so a flat series makes a tiny drift look enormous, and it saturates
+    in the score: two shifts that are both certainly real are then told apart by size only.
+    """
+    details = metric(f)
+    before, after = f.evidence.baseline_value, f.evidence.incident_value
+    if details is None or before is None or after is None:
+        return None
+    if f.direction == "down" and is_percentage(details.metric, details.namespace or None) and max(before, after) <= 100.0:
+        before, after = 100.0 - before, 100.0 - after
+    if before * after < 0:
+        return None
+    low, high = sorted((abs(before), abs(after)))
+    return 1.0 - low / high if high > 0 else 0.0
+
+
+def magnitude(cand: Candidate) -> float | None:
+    """The largest relative effect among the candidate's failure symptoms, None when none of
+    them has levels to compare (its evidence is logs, traces or events)."""
+    effects = [e for f in cand.symptoms if not load_like(f) and (e := relative_effect(f)) is not None]
+    return max(effects, default=None)
 
 
 def calls(cand: Candidate) -> float | None:

@@ -104,7 +104,7 @@ class DeterministicReasoner:
             Hypothesis(
                 id=f"H-{cand.resource}", resource=cand.resource, cause=cand.cause, confidence=cand.confidence,
                 evidence_score=cand.evidence_score, title=title(cand, findings), reasoning=reasoning(cand, findings),
-                supporting_findings=cand.supporting_findings, next_steps=next_steps(cand, findings),
+                supporting_findings=cand.supporting_findings, next_steps=next_steps(cand, findings), path=cand.path,
             )
             for cand in request.candidates
         ]

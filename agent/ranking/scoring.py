@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from agent.ranking.candidates import Candidate, calls, deltas, limit_reached, metric, tolerance
+from agent.ranking.candidates import Candidate, calls, deltas, limit_reached, magnitude, metric, tolerance
 from agent.ranking.thresholds import (
     ALARM_NORMAL_DISCOUNT, ANOMALOUS, CHANGE_WEIGHT, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
     MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE, VICTIM_DISCOUNT,
@@ -38,13 +38,33 @@ def share(cause: Candidate, effect: Candidate) -> float:
         # it accounts for its callers' failure without a metric in common.
         if any(limit_reached(f) for f in cause.symptoms):
             return 1.0
-        return UNCOMPARABLE
+        return uncomparable(cause, effect)
     # Means add up over calls, percentiles do not: compare averages where both have them.
     averages = [k for k in common if k[1].lower() in ("average", "avg", "mean")]
     # A dependency called k times per call of its caller adds k times its own slowdown.
     calls_cause, calls_effect = calls(cause), calls(effect)
     flow = calls_cause / calls_effect if calls_cause and calls_effect else 1.0
-    return max(min(1.0, mine[k] * flow / theirs[k]) for k in (averages or common))
+    measured = max(min(1.0, mine[k] * flow / theirs[k]) for k in (averages or common))
+    if averages:
+        return measured
+    # Percentiles alone do not add up over calls (queueing, fan-out and retries amplify a
+    # dependency's tail at its caller): a smaller shift below bounds nothing, so it never
+    # credits less than magnitudes that cannot be compared at all.
+    return max(measured, uncomparable(cause, effect))
+
+
+def uncomparable(cause: Candidate, effect: Candidate) -> float:
+    """The share of an effect that a cause with no metric in common can account for.
+
+    Timing fits but units differ, so UNCOMPARABLE; scaled down when the cause's shift is much
+    smaller, relative to its own level, than the effect's: a 3 % memory drift on a database
+    does not explain its caller's latency growing six-fold, though both are statistically
+    clear. Never scaled up: a large shift below does not prove it travelled upward.
+    """
+    mine, theirs = magnitude(cause), magnitude(effect)
+    if mine is None or not theirs:
+        return UNCOMPARABLE
+    return UNCOMPARABLE * min(1.0, mine / theirs)
 
 
 def explains(cause: Candidate, effect: Candidate, anomalous: dict[str, Candidate], topology: Topology) -> float:

@@ -14,7 +14,7 @@ from typing import Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.models import Cause, Finding, Hypothesis, Trigger
+from domain.models import Cause, Finding, Hypothesis, PathHop, Trigger
 
 
 class RankedCandidate(BaseModel):
@@ -40,6 +40,7 @@ class RankedCandidate(BaseModel):
     changes: list[str] = Field(default_factory=list, description="ids of its change findings, strongest first")
     lead: str | None = Field(default=None, description="id of the finding the category rests on most")
     supporting_findings: list[str] = Field(default_factory=list, description="ids a hypothesis should cite")
+    path: list[PathHop] = Field(default_factory=list, description="its propagation path, root first, each hop checked")
 
 
 class ReasoningRequest(BaseModel):

@@ -1,21 +1,29 @@
 """The console end to end in a real headless browser: `investigator console` on a free port with
 its store in tmp, Debian's chromium driven by Playwright. Start the demo investigation, wait for
 the hypotheses, discard a finding, rerun, download the report; screenshots of each step go to
-out/screenshots (gitignored) as test artifacts."""
+out/screenshots (gitignored) as test artifacts. Then the same with Claude chosen as the reasoner,
+the console's model base URL pointing at the local model stub (tests/model_stub.py)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from agent.runner import investigate_bundle
+from tests.model_stub import ModelStub, answer, overloaded
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "evals" / "demo" / "bad-deploy"
@@ -55,8 +63,20 @@ def _wait_healthy(url: str, process: subprocess.Popen, deadline_s: float = 90) -
     raise AssertionError(f"the console did not answer on {url} within {deadline_s:.0f} s")
 
 
-@pytest.fixture
-def console(tmp_path: Path):
+def _still_serving(url: str, deadline_s: float) -> bool:
+    """Whether the console still answers after `deadline_s` seconds."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).close()
+        except OSError:
+            return False
+        time.sleep(0.3)
+    return True
+
+
+@contextmanager
+def _running_console(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, Path]]:
     bundles = tmp_path / "bundles"
     bundles.mkdir()
     shutil.copytree(DEMO, bundles / "bad-deploy")
@@ -64,18 +84,32 @@ def console(tmp_path: Path):
     port = _free_port()
     process = subprocess.Popen(
         [*_investigator(), "console", "--port", str(port), "--store", str(store), "--bundles", str(bundles)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process)
         yield url, store
     finally:
+        # `investigator console` forwards SIGTERM to the Streamlit server it started; if it does
+        # not stop in time, its whole process group (its own session) is killed.
         process.terminate()
         try:
             process.wait(timeout=15)
+            outlived = _still_serving(url, deadline_s=15)
         except subprocess.TimeoutExpired:
-            process.kill()
+            outlived = True
+        if outlived:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        assert not outlived, "the Streamlit server outlived `investigator console` stopped by SIGTERM"
+
+
+@pytest.fixture
+def console(tmp_path: Path):
+    with _running_console(tmp_path) as running:
+        yield running
 
 
 def _cli(store: Path, *args: str) -> str:
@@ -138,5 +172,51 @@ def test_demo_investigation_in_a_real_browser(console, tmp_path: Path) -> None:
             expect(page.get_by_text("next steps", exact=True).first).to_be_visible()
             page.wait_for_timeout(800)  # the expander's opening animation
             page.screenshot(path=str(SHOTS / "6-finished.png"))  # the README's docs/console.png
+        finally:
+            browser.close()
+
+
+CLAUDE_SAYS = "The checkout deploy shipped a null payment token; every checkout call since fails."
+
+
+def test_claude_reasoner_in_a_real_browser_with_the_model_stub(tmp_path: Path) -> None:
+    # Which finding ids exist comes from the deterministic run of the same bundle, never copied.
+    top = investigate_bundle(DEMO).hypotheses[0]
+    script = [answer([{"resource": top.resource, "cause": top.cause, "reasoning": CLAUDE_SAYS,
+                       "cited_findings": top.supporting_findings, "next_steps": ["roll back the deploy"]}],
+                     input_tokens=2000, output_tokens=100)]
+    expect = playwright_api.expect
+    expect.set_options(timeout=TIMEOUT_MS)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # After the scripted answer the stub is overloaded (529): the rerun falls back.
+    with ModelStub(script, default=overloaded()) as stub, _running_console(tmp_path, {
+        "ANTHROPIC_API_KEY": "sk-ant-test-not-a-real-key",
+        "INVESTIGATOR_REASONER__BASE_URL": stub.url,
+        "INVESTIGATOR_REASONER__MAX_RETRIES": "0",
+    }) as (url, _store), playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"], headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 1100})
+            page.set_default_timeout(TIMEOUT_MS)
+            page.goto(url)
+            page.locator(".st-key-reasoner").get_by_text("claude", exact=True).click()
+            page.get_by_role("button", name="Investigate", exact=True).click()
+
+            expect(page.get_by_text("hypotheses written by Claude (claude-sonnet-4-5)")).to_be_visible()
+            # Sonnet list prices: 2000 x 3 $/M in + 100 x 15 $/M out = $0.0075.
+            expect(page.get_by_text(re.compile(r"^model usage: 1 request\(s\): 2000 input .*~\$0\.0075"))).to_be_visible()
+            page.get_by_text("Reasoning, evidence and next steps").first.click()
+            expect(page.get_by_text(CLAUDE_SAYS)).to_be_visible()
+            page.screenshot(path=str(SHOTS / "claude-1-answer.png"), full_page=True)
+            assert len(stub.messages) == 1
+
+            page.get_by_role("button", name="Rerun with my decisions").click()
+            expect(page.get_by_text(re.compile(r"revision 2 · awaiting review"))).to_be_visible()
+            expect(page.get_by_text(re.compile(
+                r"^Claude unavailable \(HTTP 529 after retries\): showing the deterministic engine's hypotheses$"))).to_be_visible()
+            # The engine's own #1, drawn first (the revisions tab repeats it).
+            expect(page.get_by_text(re.compile(r"^#1\s+checkout\s+\[change\]")).first).to_be_visible()
+            page.screenshot(path=str(SHOTS / "claude-2-fallback.png"), full_page=True)
+            assert len(stub.messages) == 2
         finally:
             browser.close()

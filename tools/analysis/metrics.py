@@ -293,27 +293,46 @@ def _present_at_alarm(runs: pd.DataFrame, inc: pd.DataFrame, group_id: np.ndarra
 
 
 def _against_pre_alarm(runs: pd.DataFrame, inc: pd.DataFrame, alarm_time: datetime) -> pd.DataFrame:
-    """Keep runs that also stand out against the series' own points before the alarm.
+    """Keep runs that also stand out against the series' own points before the run began.
 
-    The reference is the median of the points more than half a sampling period before the
-    alarm, leaving out the last of them when there are several (it may already hold the
-    onset). The run's z becomes the smaller of the two.
+    With a baseline far from the incident, a series may differ from it for reasons that have
+    nothing to do with the incident; what the incident changed must have changed at the run's
+    onset. The reference is the median of the series' points before the run's first point,
+    leaving out the last of them when there are several (it may already hold the onset). Not
+    the points before the alarm: a real alarm fires minutes after the onset (its evaluation
+    periods), so those already hold the fault, and the real cause would be thrown away.
+
+    A run that starts with the window has no points of its own before it: then the reference
+    is the points before the alarm (as much as the window holds of "just before"), which keeps a
+    level that has differed for days from passing for the incident's onset. The run's z
+    becomes the smaller of the two.
     """
     times = np.sort(inc["timestamp"].unique())
     period = pd.Timedelta(np.median(np.diff(times))) if len(times) > 1 else pd.Timedelta(minutes=1)
-    pre = inc[inc["timestamp"] < pd.Timestamp(alarm_time) - period / 2]
-    if pre.empty:
-        return runs
-    ordered = pre.sort_values("timestamp")
-    position = ordered.groupby(KEY, sort=False).cumcount(ascending=False)
-    count = ordered.groupby(KEY, sort=False)["value"].transform("size")
-    reference = ordered[(position > 0) | (count == 1)].groupby(KEY)["value"].median().rename("pre")
-    runs = runs.join(reference, on=KEY)
+    points = inc[KEY + ["timestamp", "value"]]
+    keyed = runs[KEY + ["start"]].reset_index(names="run_id")
+    before = keyed.merge(points, on=KEY)
+    before = before[before["timestamp"] < before["start"] - period / 2]
+    pre_run = _reference(before, "run_id")
+    pre_alarm_points = points[points["timestamp"] < pd.Timestamp(alarm_time) - period / 2]
+    pre_alarm = keyed.merge(pre_alarm_points, on=KEY)
+    reference = pre_run.combine_first(_reference(pre_alarm, "run_id"))
+    runs = runs.assign(pre=reference.reindex(runs.index).to_numpy())
     has_pre = runs["pre"].notna()
     raw = (runs["value"] - runs["pre"]) / runs["scale"]
     z_pre = np.where(runs["bad"] == "up", raw, np.where(runs["bad"] == "down", -raw, raw.abs()))
     runs = runs.assign(z=np.where(has_pre, np.minimum(runs["z"], z_pre), runs["z"]))
     return runs[~has_pre | (z_pre >= Z_ONSET)].drop(columns="pre")
+
+
+def _reference(points: pd.DataFrame, by: str) -> pd.Series:
+    """Median value per `by` group, leaving out each group's last point when it has several."""
+    if points.empty:
+        return pd.Series(dtype=float)
+    ordered = points.sort_values("timestamp")
+    position = ordered.groupby(by, sort=False).cumcount(ascending=False)
+    count = ordered.groupby(by, sort=False)["value"].transform("size")
+    return ordered[(position > 0) | (count == 1)].groupby(by)["value"].median()
 
 
 def _periods(inc: pd.DataFrame) -> dict[tuple, int]:

@@ -78,8 +78,21 @@ def _alarm_start() -> None:
         st.session_state["job"] = ("alarm", picked.name, region or None, endpoint or None)
 
 
+def _reasoner_choice() -> None:
+    """Who writes the hypotheses of the next investigation or rerun; Claude only when it can run."""
+    problem = backend.claude_unavailable()
+    if problem is not None or "reasoner" not in st.session_state:
+        st.session_state["reasoner"] = backend.configured_reasoner() if problem is None else "deterministic"
+    st.sidebar.radio("Reasoner", backend.REASONERS, key="reasoner", horizontal=True, disabled=problem is not None,
+                     help="the deterministic engine (no model), or Claude over the engine's findings, grounded by "
+                          "code; used for new investigations and reruns")
+    if problem is not None:
+        st.sidebar.caption(views.plain(f"Claude is not configured: {problem}"))
+
+
 def _sidebar(console: backend.Console) -> None:
     st.sidebar.header("Start an investigation")
+    _reasoner_choice()
     mode = st.sidebar.radio("From", ["Recorded incident", "Alarm (AWS or emulator)"], key="mode", horizontal=True)
     if mode == "Recorded incident":
         _bundle_start(console)
@@ -118,14 +131,18 @@ def _run_job(console: backend.Console, job: tuple) -> None:
     """Run a start or rerun request, drawing each stage as it finishes."""
     label = {"bundle": "Investigating the recorded incident", "alarm": "Investigating the alarm",
              "rerun": "Rerunning with your decisions"}[job[0]]
+    reasoner = st.session_state.get("reasoner", "deterministic")
+    if reasoner != "deterministic":
+        label += f" (hypotheses by {reasoner})"
     with st.status(label, expanded=True) as status:
         try:
             if job[0] == "bundle":
-                outcome = console.investigate_bundle(Path(job[1]), on_progress=_progress(status))
+                outcome = console.investigate_bundle(Path(job[1]), on_progress=_progress(status), reasoner=reasoner)
             elif job[0] == "alarm":
-                outcome = console.investigate_alarm(job[1], region=job[2], endpoint_url=job[3], on_progress=_progress(status))
+                outcome = console.investigate_alarm(job[1], region=job[2], endpoint_url=job[3],
+                                                    on_progress=_progress(status), reasoner=reasoner)
             else:
-                outcome = console.rerun(job[1], on_progress=_progress(status))
+                outcome = console.rerun(job[1], on_progress=_progress(status), reasoner=reasoner)
         except UserError as exc:
             status.update(label="Could not start", state="error")
             st.error(views.plain(str(exc)))

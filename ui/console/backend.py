@@ -20,12 +20,16 @@ from typing import Literal
 from pydantic import BaseModel
 
 from domain.errors import UserError
+from domain.extras import require
 from domain.models import Finding, Investigation
+from domain.settings import Settings
 from agent.runner import Event, NodeFinished, collect
 from agent.store import DecisionRequest, InvestigationStore, StoredInvestigation, Summary, open_store
 
 BUNDLES_ENV = "INVESTIGATOR_CONSOLE_BUNDLES"
 Verdict = Literal["accepted", "discarded", "noted"]
+ReasonerChoice = Literal["deterministic", "claude"]
+REASONERS: tuple[ReasonerChoice, ...] = ("deterministic", "claude")
 ProgressCallback = Callable[[NodeFinished], None]
 
 
@@ -56,6 +60,37 @@ def reviewer() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return os.environ.get("USER") or "unknown"
+
+
+def run_settings(reasoner: ReasonerChoice) -> Settings:
+    """The settings an investigation started here runs with: the same as the CLI's (environment,
+    config file) with the reasoner chosen on the page; a UserError saying what to set when Claude
+    cannot run."""
+    from agent.reasoners.choice import with_reasoner
+    from domain.settings import load_settings
+
+    if reasoner == "claude":
+        require("anthropic", extra="llm", purpose="the Claude reasoner")
+    return with_reasoner(load_settings(), reasoner)
+
+
+def claude_unavailable() -> str | None:
+    """Why the Claude reasoner cannot be chosen in this console (what to set), or None."""
+    try:
+        run_settings("claude")
+    except UserError as exc:
+        return str(exc)
+    return None
+
+
+def configured_reasoner() -> ReasonerChoice:
+    """The reasoner the settings name (INVESTIGATOR_REASONER__NAME, the config file), else deterministic."""
+    from domain.settings import load_settings
+
+    try:
+        return load_settings().reasoner.name
+    except UserError:
+        return "deterministic"
 
 
 class Failed(BaseModel):
@@ -119,8 +154,9 @@ class Console:
 
     # ---------------------------------------------------------------- writing
 
-    def investigate_bundle(self, bundle: Path, on_progress: ProgressCallback | None = None) -> Investigation | Failed:
-        """Investigate a recorded bundle and keep it for review."""
+    def investigate_bundle(self, bundle: Path, on_progress: ProgressCallback | None = None,
+                           reasoner: ReasonerChoice = "deterministic") -> Investigation | Failed:
+        """Investigate a recorded bundle and keep it for review; `reasoner` writes the hypotheses."""
         from agent.origin import bundle_origin
         from agent.runner import open_bundle
         from tools.bundle.validate import validate_bundle
@@ -128,22 +164,26 @@ class Console:
         problems = validate_bundle(bundle)
         if problems:
             raise UserError(f"{bundle} is not a valid bundle: {problems[0]}")
+        settings = run_settings(reasoner)
         source, args = open_bundle(bundle)
         with self._store() as store:
-            return _drive(store.investigate(source, **args, origin=bundle_origin(bundle).model_dump_json()), on_progress)
+            return _drive(store.investigate(source, **args, origin=bundle_origin(bundle).model_dump_json(),
+                                            settings=settings), on_progress)
 
     def investigate_alarm(
-        self, alarm: str, *, region: str | None, endpoint_url: str | None, on_progress: ProgressCallback | None = None
+        self, alarm: str, *, region: str | None, endpoint_url: str | None, on_progress: ProgressCallback | None = None,
+        reasoner: ReasonerChoice = "deterministic",
     ) -> Investigation | Failed:
         """Investigate a live (or emulated) alarm as it is now and keep it for review."""
         from agent.origin import Origin, open_origin
 
+        settings = run_settings(reasoner)
         origin = Origin(kind="alarm", alarm=alarm, region=region, endpoint_url=endpoint_url)
         opened = open_origin(origin)
         with self._store() as store:
             outcome = _drive(store.investigate(
                 opened.source, opened.trigger, opened.window, opened.baseline, clock=opened.clock,
-                origin=origin.model_dump_json(),
+                origin=origin.model_dump_json(), settings=settings,
             ), on_progress)
         return outcome
 
@@ -154,10 +194,12 @@ class Console:
             store.decide(inv_id, [DecisionRequest(target_id=target_id, verdict=verdict, note=note.strip())],
                          by=by or reviewer())
 
-    def rerun(self, inv_id: str, on_progress: ProgressCallback | None = None) -> Investigation | Failed:
+    def rerun(self, inv_id: str, on_progress: ProgressCallback | None = None,
+              reasoner: ReasonerChoice = "deterministic") -> Investigation | Failed:
         """Run again honouring the decisions, as `investigator rerun` does: a new revision."""
         from agent.origin import open_origin, parse_origin
 
+        settings = run_settings(reasoner)
         with self._store() as store:
             stored = store.load(inv_id)
             if stored.status == "running":
@@ -165,7 +207,8 @@ class Console:
             origin = parse_origin(stored.origin)
             opened = open_origin(origin)
             window = opened.window if origin.kind == "alarm" else None
-            return _drive(store.rerun(inv_id, opened.source, clock=opened.clock, window=window), on_progress)
+            return _drive(store.rerun(inv_id, opened.source, clock=opened.clock, window=window, settings=settings),
+                          on_progress)
 
 
 def _drive(events: Iterator[Event], on_progress: ProgressCallback | None) -> Investigation | Failed:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from importlib import resources
@@ -12,6 +13,8 @@ import typer
 
 from domain.errors import UserError
 
+# Exit codes of a server stopped on purpose: cleanly, or by SIGINT / SIGTERM (as a signal or as a shell reports it).
+STOPPED = (0, -signal.SIGINT, -signal.SIGTERM, 128 + signal.SIGINT, 128 + signal.SIGTERM)
 STORE_HELP = "SQLite file or postgresql:// URL (default: INVESTIGATOR_STORE, the config file, else the state directory)"
 
 
@@ -44,9 +47,13 @@ def console(
         "--global.developmentMode", "false", "--server.fileWatcherType", "none", "--client.toolbarMode", "minimal",
     ]
     typer.echo(f"console on http://{address}:{port} (store {env['INVESTIGATOR_STORE']}; Ctrl-C to stop)", err=True)
+    server = subprocess.Popen(command, env=env)
+    # Stopped by a signal (a service manager, a test), the server must stop too, not live on orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: server.terminate())
     try:
-        completed = subprocess.run(command, check=False, env=env)
-    except KeyboardInterrupt:
+        code = server.wait()
+    except KeyboardInterrupt:  # Ctrl-C reaches the server too (same process group): let it finish
+        server.wait()
         return
-    if completed.returncode not in (0, -2, 130):
-        raise UserError(f"the console stopped with exit code {completed.returncode}")
+    if code not in STOPPED:
+        raise UserError(f"the console stopped with exit code {code}")

@@ -17,6 +17,8 @@ import streamlit as st
 
 from domain.models import Decision, Finding, Hypothesis, Investigation
 from agent.decisions import verdicts
+from agent.ranking.path import describe
+from agent.reasoners.claude.cost import usage_line
 
 DOMAINS = ("network", "infrastructure", "application")
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=])")
@@ -51,9 +53,22 @@ def header(inv: Investigation, status: str) -> None:
     if inv.abstained:
         st.warning("No root cause is supported strongly enough; the hypotheses below are weak leads.")
         st.text(inv.abstain_reason or "")
+    reasoner(inv)
     for note in inv.notes:
+        if inv.reasoner is not None and note == inv.reasoner.note:
+            continue  # the reasoner's line is shown above
         st.caption("note")
         st.text(note)
+
+
+def reasoner(inv: Investigation) -> None:
+    """Who wrote the hypotheses (one line, a warning when Claude fell back) and the tokens and cost."""
+    report = inv.reasoner
+    if report is None:
+        return
+    line = report.note or f"hypotheses written by {report.name}"
+    (st.warning if report.fell_back else st.info)(plain(line))
+    st.text(f"model usage: {usage_line(report.usage)}")
 
 
 def decision_controls(target_id: str, decide: Decide | None, key: str) -> None:
@@ -98,6 +113,8 @@ def _hypothesis(rank: int, hyp: Hypothesis, findings: dict[str, Finding], inv: I
             if len(path) > 1:
                 st.caption("propagation path (cause -> alarm)")
                 st.graphviz_chart(_path_graph(path), width="content")
+            if hyp.path:
+                st.text(f"path: {describe(hyp.path)}")
             st.caption("evidence")
             for fid in hyp.supporting_findings:
                 finding = findings.get(fid)
@@ -113,7 +130,10 @@ def _hypothesis(rank: int, hyp: Hypothesis, findings: dict[str, Finding], inv: I
 
 
 def _path(hyp: Hypothesis, findings: dict[str, Finding], alarmed: str) -> list[str]:
-    """Cause first, then the resources its evidence names, then the alarmed resource."""
+    """The engine's checked path when the hypothesis has one; else (stored before paths existed)
+    the cause, then the resources its evidence names, then the alarmed resource."""
+    if hyp.path:
+        return [hop.resource for hop in hyp.path]
     path = [hyp.resource]
     for fid in hyp.supporting_findings:
         finding = findings.get(fid)

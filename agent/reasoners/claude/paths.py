@@ -33,8 +33,12 @@ def propagation_path(topology: Topology, entry: str, resource: str) -> list[str]
 
 
 def path_of(hypothesis: Hypothesis, topology: Topology, entry: str) -> list[str]:
-    """The hypothesis's own path when the engine gave one, else the topology's shortest."""
-    given = getattr(hypothesis, "path", None)
-    if given:
-        return list(given)
-    return propagation_path(topology, entry, hypothesis.resource)
+    """The engine's checked path (`Hypothesis.path`, root first) turned to run from `entry` down
+    to the hypothesis's resource, like `propagation_path`; the topology's shortest when the
+    hypothesis has none (stored before paths existed). A path with a missing edge is not a route
+    the failure can have taken: as for an unreachable resource, only the resource itself is kept."""
+    if not hypothesis.path:
+        return propagation_path(topology, entry, hypothesis.resource)
+    if not all(hop.edge for hop in hypothesis.path):
+        return [hypothesis.resource]
+    return [hop.resource for hop in reversed(hypothesis.path)]

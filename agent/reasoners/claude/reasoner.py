@@ -2,10 +2,11 @@
 
 The conversation: the stable prefix (tools and system prompt, cached), then the incident
 (alarm, scope, the engine's hypotheses with their paths, compact findings within the
-budget), then up to `rounds` model turns. Every request is counted before it is sent; tool
-results that would overflow the budget are not sent and the model is told to answer. When
-the model is unavailable or answers badly, the engine's hypotheses are returned with a
-one-line note saying so.
+budget), then up to `rounds` model turns. Every request is counted before it is sent: by the
+provider's `messages.count_tokens` where it offers one (the Anthropic API), else (Bedrock, or
+when counting fails) by the local over-estimate; tool results that would overflow the budget
+are not sent and the model is told to answer. When the model is unavailable or answers badly,
+the engine's hypotheses are returned with a one-line note saying so.
 """
 
 from __future__ import annotations
@@ -70,14 +71,46 @@ def _blocks(content: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+AUTO: dict[str, str] = {"type": "auto"}
+# Counting is a cheap, best-effort call: one try, a short wait, then the estimate.
+COUNT_TIMEOUT_S = 10.0
+
+
 class ClaudeReasoner:
     """`reason(request)` -> the grounded hypotheses and a report of what the model did."""
 
     def __init__(self, options: ReasonerOptions, source: TelemetrySource, client: Any):
         self.options, self.source, self.client = options, source, client
+        # Bedrock does not offer token counting (the SDK refuses it): the estimate is used there.
+        self._counter = _token_counter(client, min(COUNT_TIMEOUT_S, options.timeout_s)) if options.provider == "anthropic" else None
 
     def _request_tokens(self, system: list[dict], tools: list[dict], messages: list[dict]) -> int:
         return estimate_tokens(json.dumps({"system": system, "tools": tools, "messages": messages}, ensure_ascii=False))
+
+    def _count(self, system: list[dict], tools: list[dict], messages: list[dict], tool_choice: dict) -> int:
+        """Input tokens of the request: the provider's count where it can give one, else the estimate.
+
+        A count that fails (an error, a timeout, a gateway without the route) is not retried for
+        the rest of the investigation: the estimate over-counts, so the budget still holds.
+        """
+        import anthropic
+
+        if self._counter is not None:
+            try:
+                counted = self._counter.messages.count_tokens(
+                    model=self.options.model, system=system, tools=tools, messages=messages, tool_choice=tool_choice)
+                tokens = getattr(counted, "input_tokens", None)
+                if isinstance(tokens, int) and tokens > 0:
+                    return tokens
+            except (anthropic.AnthropicError, json.JSONDecodeError):
+                pass
+            self._counter = None
+        return self._request_tokens(system, tools, messages)
+
+    def _fits(self, system: list[dict], tools: list[dict], messages: list[dict], limit: int, tool_choice: dict) -> bool:
+        # The estimate over-counts: when it fits, the count would too, and no call is needed.
+        return (self._request_tokens(system, tools, messages) <= limit
+                or self._count(system, tools, messages, tool_choice) <= limit)
 
     def reason(self, request: ReasoningInput) -> ReasonerResult:
         import anthropic  # the llm extra; the client passed in proves it is installed
@@ -100,8 +133,9 @@ class ClaudeReasoner:
             return [{"role": "user", "content": [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]}]
 
         limit = int(opts.input_token_budget * FIRST_TURN_SHARE)
+        opening = _tool_choice(final=opts.rounds == 1)
         kept, report.trimmed_findings = fit_findings(
-            request.findings, cited, lambda fs: self._request_tokens(system, tools, first_turn(fs)) <= limit)
+            request.findings, cited, lambda fs: self._fits(system, tools, first_turn(fs), limit, opening))
         messages = first_turn(kept)
         try:
             answer = self._converse(system, tools, messages, request, report)
@@ -133,14 +167,15 @@ class ClaudeReasoner:
         must_answer = False
         for turn in range(opts.rounds):
             final = must_answer or turn == opts.rounds - 1
-            tokens = self._request_tokens(system, tools, messages)
+            tool_choice = _tool_choice(final)
+            tokens = self._count(system, tools, messages, tool_choice)
             report.usage.largest_request_tokens = max(report.usage.largest_request_tokens, tokens)
             if tokens > opts.input_token_budget:
                 raise BadAnswer(f"the conversation outgrew the {opts.input_token_budget}-token budget")
             try:
                 response = self.client.messages.create(
                     model=opts.model, max_tokens=opts.max_output_tokens, system=system, tools=tools, messages=messages,
-                    tool_choice={"type": "tool", "name": ANSWER_TOOL} if final else {"type": "auto"},
+                    tool_choice=tool_choice,
                 )
             except json.JSONDecodeError as exc:
                 raise BadAnswer("the response was not valid JSON") from exc
@@ -169,7 +204,7 @@ class ClaudeReasoner:
                 results.append({"type": "tool_result", "tool_use_id": use.id,
                                 "content": f"<untrusted-data>{envelope_text(result)}</untrusted-data>"})
             messages.append({"role": "user", "content": results})
-            if self._request_tokens(system, tools, messages) > opts.input_token_budget:
+            if not self._fits(system, tools, messages, opts.input_token_budget, AUTO):
                 # Send the calls back unanswered rather than overflow the budget, and ask for the answer.
                 messages[-1] = {"role": "user", "content": [
                     {"type": "tool_result", "tool_use_id": use.id, "is_error": True,
@@ -181,6 +216,18 @@ class ClaudeReasoner:
         report.fell_back = True
         report.note = f"{why}: showing the deterministic engine's hypotheses"
         return ReasonerResult(hypotheses=request.hypotheses, report=report, notes=[report.note])
+
+
+def _tool_choice(final: bool) -> dict[str, str]:
+    return {"type": "tool", "name": ANSWER_TOOL} if final else AUTO
+
+
+def _token_counter(client: Any, timeout_s: float) -> Any | None:
+    """The client for `count_tokens` calls (no retries, a short timeout), or None without the method."""
+    if not hasattr(getattr(client, "messages", None), "count_tokens"):
+        return None
+    with_options = getattr(client, "with_options", None)
+    return with_options(max_retries=0, timeout=timeout_s) if with_options else client
 
 
 def _account(usage: ModelUsage, reported: Any) -> None:
