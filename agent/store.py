@@ -194,6 +194,9 @@ class InvestigationStore:
 
     def load(self, inv_id: str) -> StoredInvestigation:
         snapshot, state, _ = self._read(inv_id)
+        return self._stored(inv_id, snapshot, state)
+
+    def _stored(self, inv_id: str, snapshot, state: InvestigationState) -> StoredInvestigation:
         return StoredInvestigation(
             id=inv_id, status=self._status(inv_id, snapshot), revision=state.revision, origin=state.origin,
             trigger=state.trigger,
@@ -374,12 +377,10 @@ class InvestigationStore:
         if tuple(snapshot.next) != ("review",):
             self._refuse_not_reviewable(inv_id, snapshot)
         with self._lock(inv_id, LOCK_WAIT_S):
-            stored = self.load(inv_id)
-            if stored.status == "awaiting_review":
-                _, state, version = self._read(inv_id)
-                self._write_upgrade(inv_id, state, version)
+            snapshot, state, version = self._read(inv_id)
+            stored = self._stored(inv_id, snapshot, state)
             if stored.status != "awaiting_review":
-                self._refuse_not_reviewable(inv_id, self._graph.get_state(self._config(inv_id)))
+                self._refuse_not_reviewable(inv_id, snapshot)
             known = stored.known_ids()
             unknown = [r.target_id for r in requests if r.target_id not in known]
             if unknown:
@@ -392,6 +393,7 @@ class InvestigationStore:
                 Decision(target_id=r.target_id, verdict=r.verdict, note=r.note, by=by, at=now, revision=stored.revision)
                 for r in requests
             ]
+            self._write_upgrade(inv_id, state, version)
             self._graph.update_state(self._config(inv_id), {"decisions": decisions}, as_node="report")
         return decisions
 
