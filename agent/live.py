@@ -54,7 +54,7 @@ def investigate_alarm(
     becomes gap findings, and the notes say what was skipped. An endpoint that stops answering
     mid-run is a gap too. With a `store` the investigation is kept there for review (a rerun
     reads the alarm again)."""
-    from agent.runner import collect, investigate
+    from agent.runner import collect, stream
 
     clock = clock or _now
     aws = settings.resolved_aws()
@@ -67,18 +67,16 @@ def investigate_alarm(
 
         recorder = RecordingSource(source)
     if store is None:
-        investigation = investigate(
-            recorder or source, target.trigger, target.window, target.baseline, clock=clock, settings=settings,
-            on_progress=on_progress,
-        )
+        events = stream(recorder or source, target.trigger, target.window, target.baseline, clock=clock, settings=settings)
     else:
         from agent.origin import Origin
 
         origin = Origin(kind="alarm", alarm=alarm, region=aws.region, profile=aws.profile, endpoint_url=aws.endpoint_url)
-        investigation = collect(store.investigate(
+        events = store.investigate(
             recorder or source, target.trigger, target.window, target.baseline, clock=clock,
             origin=origin.model_dump_json(), settings=settings,
-        ), on_progress=on_progress)
+        )
+    investigation = collect(events, on_progress=on_progress)
     investigation.notes.extend(target.notes)
     investigation.notes.extend(factory.gaps())
     bundle = None

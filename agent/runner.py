@@ -2,7 +2,7 @@
 
 `stream()` is the primitive: a generator of small typed events, one per node as it finishes
 (with the findings, hypotheses and notes that node added), then one `Completed` event with
-the assembled Investigation. `investigate()` is the one-shot form on top of it. The runner
+the assembled Investigation; `collect(stream(...))` is the one-shot form. The runner
 holds no process-global state: the graph, the context and (for stored investigations) the
 checkpointer are made per call, so a worker pool or a console can run many side by side.
 """
@@ -67,6 +67,14 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def run_context(
+    source: TelemetrySource, clock: Callable[[], datetime], settings: Settings | None, reasoner: Reasoner | None,
+) -> Context:
+    """The run's dependencies: the caller's settings (the CLI's, the console's), else the defaults
+    (a library caller's environment is not read)."""
+    return Context(source=source, clock=clock, settings=settings or Settings.defaults(), reasoner=reasoner)
+
+
 def events(graph: Any, payload: Any, *, context: Context, config: dict | None = None) -> Iterator[Event]:
     """Drive `graph` with `payload` (an input or a resume Command) and translate its updates."""
     for update in graph.stream(payload, config=config, context=context, stream_mode="updates"):
@@ -93,13 +101,9 @@ def stream(
     settings: Settings | None = None,
     reasoner: Reasoner | None = None,
 ) -> Iterator[Event]:
-    """Investigate `trigger` against `source`, yielding each node's update as it finishes.
-
-    `settings` default to `Settings.defaults()`: a library caller's environment is not read."""
-    context = Context(
-        source=source, clock=clock or (lambda: trigger.state_change_time), settings=settings or Settings.defaults(),
-        reasoner=reasoner,
-    )
+    """Investigate `trigger` against `source` (nothing stored), yielding each node's update as it
+    finishes; `reasoner` words the hypotheses (default: the deterministic one)."""
+    context = run_context(source, clock or (lambda: trigger.state_change_time), settings, reasoner)
     payload = InvestigationInput(
         investigation_id=investigation_id(trigger), trigger=trigger, window=window, baseline=baseline,
         started_at=utc_now(),
@@ -116,24 +120,9 @@ def collect(stream_of_events: Iterator[Event], on_progress: ProgressCallback | N
                 on_progress(event)
         else:
             final = event.investigation
-    assert final is not None, "the graph always ends in the report node"
+    if final is None:
+        raise RuntimeError("the investigation ended without a result")
     return final
-
-
-def investigate(
-    source: TelemetrySource,
-    trigger: Trigger,
-    window: TimeWindow | None = None,
-    baseline: TimeWindow | None = None,
-    *,
-    clock: Callable[[], datetime] | None = None,
-    settings: Settings | None = None,
-    on_progress: ProgressCallback | None = None,
-    reasoner: Reasoner | None = None,
-) -> Investigation:
-    """Investigate `trigger` against `source` in one go (nothing stored); `reasoner` words the
-    hypotheses (default: the deterministic one)."""
-    return collect(stream(source, trigger, window, baseline, clock=clock, settings=settings, reasoner=reasoner), on_progress)
 
 
 def open_bundle(path: Path) -> tuple[TelemetrySource, dict[str, Any]]:
@@ -155,4 +144,4 @@ def investigate_bundle(
 ) -> Investigation:
     """Replay a recorded bundle: its trigger, window and baseline, read through BundleSource."""
     source, args = open_bundle(path)
-    return investigate(source, **args, settings=settings, on_progress=on_progress, reasoner=reasoner)
+    return collect(stream(source, **args, settings=settings, reasoner=reasoner), on_progress)

@@ -18,6 +18,10 @@ from domain.models import Decision, Finding, Hypothesis, Investigation, Reasoner
 from domain.settings import Settings
 from tools.source import TelemetrySource
 
+# The shape of the stored state (agent/schema.py upgrades older ones): bump it with a change
+# that old stored data does not validate against, and add the upgrade step there.
+SCHEMA_VERSION = 2
+
 
 def merge_findings(left: list[Finding], right: list[Finding]) -> list[Finding]:
     """Replace findings by id, keep first-seen order: a rerun measures the same finding again
@@ -44,6 +48,10 @@ class InvestigationInput(BaseModel):
     baseline: TimeWindow | None = Field(default=None, description="normal period; default: before the incident")
     origin: str = Field(default="", description="where the telemetry comes from, so a rerun can read it again")
     started_at: datetime | None = Field(default=None, description="wall-clock time this revision was started")
+    schema_version: int = Field(default=SCHEMA_VERSION, description="the state's shape, stored with it")
+    decisions: list[Decision] = Field(
+        default_factory=list, description="decisions carried over from an investigation started afresh"
+    )
 
 
 class ReviewRequest(BaseModel):

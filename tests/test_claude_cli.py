@@ -2,30 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-from pathlib import Path
 
 import pytest
 
 from tests.model_stub import ModelStub, answer
-from ui.cli import main
-
-DEMO = Path(__file__).resolve().parents[1] / "evals" / "demo" / "bad-deploy"
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
-
+from tests.cli_helpers import DEMO, run_cli
 
 def test_investigate_with_claude_prints_the_usage_and_puts_it_in_the_json(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-a-real-key")
     # Which finding ids exist comes from the deterministic run of the same bundle.
-    code, out, _ = _run("investigate", "--bundle", str(DEMO), "--json")
+    code, out, _ = run_cli("investigate", "--bundle", str(DEMO), "--json")
     engine = json.loads(out)
     top = engine["hypotheses"][0]
     script = [answer([{"resource": top["resource"], "cause": top["cause"], "reasoning": "the deploy broke checkout",
@@ -33,7 +20,7 @@ def test_investigate_with_claude_prints_the_usage_and_puts_it_in_the_json(monkey
                      input_tokens=2000, output_tokens=100)]
     with ModelStub(script) as stub:
         monkeypatch.setenv("INVESTIGATOR_REASONER__BASE_URL", stub.url)
-        code, out, err = _run("investigate", "--bundle", str(DEMO), "--reasoner", "claude", "--json")
+        code, out, err = run_cli("investigate", "--bundle", str(DEMO), "--reasoner", "claude", "--json")
     assert code == 0, err
     body = json.loads(out)
     assert body["hypotheses"][0]["reasoning"] == "the deploy broke checkout"
@@ -44,12 +31,12 @@ def test_investigate_with_claude_prints_the_usage_and_puts_it_in_the_json(monkey
 
 @pytest.mark.parametrize("command", [["eval", "out/nowhere"], ["investigate", "--bundle", str(DEMO)]])
 def test_claude_without_a_key_says_what_to_set(command: list[str]) -> None:
-    code, out, err = _run(*command, "--reasoner", "claude")
+    code, out, err = run_cli(*command, "--reasoner", "claude")
     assert code == 2
     assert err.strip().splitlines() == [err.strip()]
     assert "ANTHROPIC_API_KEY" in err and "bedrock" in err.lower()
 
 
 def test_an_unknown_reasoner_is_a_one_line_error() -> None:
-    code, _, err = _run("investigate", "--bundle", str(DEMO), "--reasoner", "gpt")
+    code, _, err = run_cli("investigate", "--bundle", str(DEMO), "--reasoner", "gpt")
     assert code == 2 and "--reasoner must be deterministic or claude" in err

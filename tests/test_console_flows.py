@@ -6,8 +6,6 @@ no AWS credentials."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 from pathlib import Path
 
@@ -16,20 +14,13 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from ui.cli import main  # noqa: E402
+from tests.cli_helpers import run_cli  # noqa: E402
 from ui.console.views import plain  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "ui" / "console" / "app.py")
 DEMO = ROOT / "evals" / "demo" / "bad-deploy"
 TIMEOUT = 120
-
-
-def _cli(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
 
 
 def _texts(at: AppTest) -> str:
@@ -61,10 +52,10 @@ def test_start_discard_accept_rerun_report_and_the_cli_sees_it(app: AppTest) -> 
     page = _texts(at)
     assert "web-alb-target-5xx" in page  # the alarm of the demo incident, in the header
     assert "path: checkout (14:00) -> web-alb (14:00)" in page  # the engine's checked propagation path
-    code, out, err = _cli("list", "--limit", "5")
+    code, out, err = run_cli("list", "--limit", "5")
     assert code == 0, err
     inv_id = out.split()[0]
-    shown = json.loads(_cli("show", inv_id, "--json")[1])
+    shown = json.loads(run_cli("show", inv_id, "--json")[1])
     top, last = shown["hypotheses"][0], shown["hypotheses"][-1]
     assert top["resource"] == "checkout"  # the demo's ground truth (evals/demo/bad-deploy/incident.yaml)
     # A finding only the last hypothesis cites: discarding it must take it out of the evidence.
@@ -86,7 +77,7 @@ def test_start_discard_accept_rerun_report_and_the_cli_sees_it(app: AppTest) -> 
     assert not at.exception, at.exception
 
     # The decisions are in the store before any rerun: the CLI sees them.
-    code, out, err = _cli("show", inv_id, "--feed", "--json")
+    code, out, err = run_cli("show", inv_id, "--feed", "--json")
     assert code == 0, err
     decided = {(e["target_id"], e["action"]) for e in json.loads(out) if e["actor"] != "agent"}
     assert decided == {(discarded, "discarded"), (top_id, "accepted"), (top_id, "noted on")}
@@ -94,7 +85,7 @@ def test_start_discard_accept_rerun_report_and_the_cli_sees_it(app: AppTest) -> 
     _button(at, "rerun").click().run()
     assert not at.exception, at.exception
     assert any(f"{inv_id} · revision 2 · awaiting review" in h.value for h in at.subheader)
-    second = json.loads(_cli("show", inv_id, "--json")[1])
+    second = json.loads(run_cli("show", inv_id, "--json")[1])
     assert second["revisions"] == [1, 2]
     assert all(discarded not in h["supporting_findings"] for h in second["hypotheses"])
     assert "[accepted]" in _texts(at)
@@ -105,7 +96,7 @@ def test_start_discard_accept_rerun_report_and_the_cli_sees_it(app: AppTest) -> 
     assert "checkout" in report and "deploy 42 rolled back at 10:05" in report
     # The same report the CLI writes for the latest revision.
     out_file = Path(at.session_state["bundle_folder"]) / "r.md"
-    code, _, err = _cli("report", inv_id, "--out", str(out_file))
+    code, _, err = run_cli("report", inv_id, "--out", str(out_file))
     assert code == 0, err
     assert out_file.read_text(encoding="utf-8").strip() == report.strip()
 

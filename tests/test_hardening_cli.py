@@ -5,10 +5,10 @@ Every bad bundle is made here from the committed demo bundle, copied to tmp and 
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,17 +18,7 @@ import yaml
 
 from tools.atomic import atomic_directory, write_text_atomic
 from tools.sanitize import for_markdown, for_terminal
-from ui.cli import main
-
-DEMO = Path(__file__).resolve().parents[1] / "evals" / "demo" / "bad-deploy"
-
-
-def _run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(list(args))
-    return code, out.getvalue(), err.getvalue()
-
+from tests.cli_helpers import DEMO, run_cli
 
 def _copy(tmp_path: Path) -> Path:
     bundle = tmp_path / "bundle"
@@ -75,7 +65,7 @@ def test_hostile_alarm_name_and_log_lines_reach_the_terminal_and_report_inert(tm
     logs.to_parquet(bundle / "logs.parquet", index=False)
     report = tmp_path / "report.md"
 
-    code, out, err = _run("investigate", "--bundle", str(bundle), "--report", str(report))
+    code, out, err = run_cli("investigate", "--bundle", str(bundle), "--report", str(report))
 
     assert code == 0, err
     assert "\x1b" not in out and "\u202e" not in out
@@ -89,7 +79,7 @@ def test_json_output_keeps_untrusted_text_exact(tmp_path: Path) -> None:
     manifest = yaml.safe_load((bundle / "incident.yaml").read_text(encoding="utf-8"))
     manifest["trigger"]["alarm_name"] = "cart <5xx>\x1b[2J"
     (bundle / "incident.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
-    code, out, err = _run("investigate", "--bundle", str(bundle), "--json")
+    code, out, err = run_cli("investigate", "--bundle", str(bundle), "--json")
     assert code == 0, err
     assert json.loads(out)["trigger"]["alarm_name"] == "cart <5xx>\x1b[2J"
 
@@ -110,7 +100,7 @@ def test_validate_names_each_data_problem_with_file_and_row(tmp_path: Path) -> N
     manifest["trigger"]["state_change_time"] = "2001-01-01T00:00:00Z"
     (bundle / "incident.yaml").write_text(yaml.safe_dump(manifest), encoding="utf-8")
 
-    code, _, err = _run("validate", str(bundle))
+    code, _, err = run_cli("validate", str(bundle))
 
     assert code == 2
     lines = err.strip().splitlines()
@@ -130,7 +120,7 @@ def test_infinite_and_duplicate_points_are_ignored_with_a_note_and_the_answer_ho
     metrics = pd.concat([metrics, metrics.iloc[:200]], ignore_index=True)
     metrics.to_parquet(bundle / "metrics.parquet", index=False)
 
-    code, out, err = _run("investigate", "--bundle", str(bundle), "--json")
+    code, out, err = run_cli("investigate", "--bundle", str(bundle), "--json")
 
     assert code == 0, err
     assert _top(out) == _truth()
@@ -144,12 +134,12 @@ def test_all_nan_series_and_malformed_dimensions_are_never_an_internal_error(tmp
     first = metrics["metric"] == metrics["metric"].iloc[0]
     metrics.loc[first, "value"] = np.nan
     metrics.to_parquet(bundle / "metrics.parquet", index=False)
-    code, _, err = _run("investigate", "--bundle", str(bundle), "--json")
+    code, _, err = run_cli("investigate", "--bundle", str(bundle), "--json")
     assert code == 0, err
 
     metrics.loc[0, "dimensions"] = "[1, 2"
     metrics.to_parquet(bundle / "metrics.parquet", index=False)
-    code, _, err = _run("investigate", "--bundle", str(bundle))
+    code, _, err = run_cli("investigate", "--bundle", str(bundle))
     assert code == 2
     assert "dimensions, row 0" in err and "internal error" not in err and len(err.strip().splitlines()) == 1
 
@@ -159,7 +149,7 @@ def test_every_log_line_shipped_twenty_times_keeps_the_right_answer(tmp_path: Pa
     logs = pd.read_parquet(bundle / "logs.parquet")
     pd.concat([logs] * 20, ignore_index=True).to_parquet(bundle / "logs.parquet", index=False)
 
-    code, out, err = _run("investigate", "--bundle", str(bundle), "--json")
+    code, out, err = run_cli("investigate", "--bundle", str(bundle), "--json")
 
     assert code == 0, err
     assert _top(out) == _truth()
@@ -176,12 +166,44 @@ def test_a_failing_report_write_keeps_what_was_there_and_still_prints_the_result
     report = tmp_path / "incident.md"
     report.mkdir()
     (report / "notes.md").write_text("previous notes\n", encoding="utf-8")
-    code, out, err = _run("investigate", "--bundle", str(DEMO), "--report", str(report))
+    code, out, err = run_cli("investigate", "--bundle", str(DEMO), "--report", str(report))
     assert code == 2
     assert "#1" in out  # the answer was printed before the write failed
-    assert "cannot write the report" in err and len(err.strip().splitlines()) == 1
+    errors = [line for line in err.strip().splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "cannot write the report" in errors[0] and err.strip().endswith(errors[0])
+    assert "stored in" in err  # the investigation itself was kept
     assert (report / "notes.md").read_text(encoding="utf-8") == "previous notes\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["incident.md"]  # no temporary file left
+
+
+def test_a_store_that_cannot_be_created_still_prints_the_result_and_writes_the_report(tmp_path: Path) -> None:
+    (tmp_path / "state").write_text("a file where the store's folder should be\n", encoding="utf-8")
+    report = tmp_path / "incident.md"
+    code, out, err = run_cli("investigate", "--bundle", str(DEMO), "--json", "--report", str(report),
+                             "--store", str(tmp_path / "state" / "investigations.sqlite"))
+    assert code == 2
+    assert _top(out) == _truth()
+    assert f"### 1. {_truth()[0]}:" in report.read_text(encoding="utf-8")
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "was not saved: cannot open the store" in lines[0] and "internal error" not in err
+
+
+def test_a_store_whose_disk_fills_during_the_run_still_prints_the_result(tmp_path: Path) -> None:
+    # A real process whose files may not grow past 200 kB: the store's first checkpoints fit,
+    # the investigation's do not (SQLite then fails with an I/O error mid-run).
+    store = tmp_path / "investigations.sqlite"
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))\n"
+        "from ui.cli import main\n"
+        f"sys.exit(main(['investigate', '--bundle', {str(DEMO)!r}, '--json', '--store', {str(store)!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=DEMO.parents[2], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert _top(done.stdout) == _truth()
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"was not saved: the store {store} failed" in lines[0], done.stderr
 
 
 def test_write_text_atomic_replaces_whole_or_not_at_all(tmp_path: Path) -> None:
@@ -202,11 +224,11 @@ def test_a_bundle_write_interrupted_midway_leaves_nothing_that_validates(tmp_pat
         raise KeyboardInterrupt  # killed before the end of the recording
     assert not out.exists()
     assert [p for p in tmp_path.iterdir()] == []
-    code, _, err = _run("validate", str(out))
+    code, _, err = run_cli("validate", str(out))
     assert code == 2 and "no such bundle" in err
 
     # A leftover temporary directory (the process was killed -9) is refused by name.
     leftover = tmp_path / ".recorded.abc.partial"
     shutil.copytree(DEMO, leftover)
-    code, _, err = _run("validate", str(leftover))
+    code, _, err = run_cli("validate", str(leftover))
     assert code == 2 and "unfinished write" in err

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -21,6 +22,9 @@ from tools.sanitize import for_terminal
 from ui.options import EndpointUrl, Profile, Region, cli_overrides, settings_from
 from ui.commands.review import STORE_HELP, store_location
 from ui.commands import review as _review
+
+if TYPE_CHECKING:
+    from domain.models import Investigation
 
 app = typer.Typer(
     add_completion=False,
@@ -99,7 +103,6 @@ def investigate(
     from agent.output import to_json
     from agent.render import render
     from agent.report import markdown_report
-    from agent.store import open_store
     from tools.atomic import write_text_atomic
 
     if (bundle is None) == (alarm is None):
@@ -107,49 +110,77 @@ def investigate(
     from agent.reasoners.choice import with_reasoner
 
     settings = with_reasoner(settings_from(region, profile, endpoint_url), reasoner)
-    extra = None
-    with open_store(store_location(store)) as opened, err_console.status("investigating...") as status:
-        progress = lambda event: status.update(f"investigating: {event.describe()}")  # noqa: E731
-        if alarm is not None:
-            from agent.live import investigate_alarm, usage_line
-
-            run = investigate_alarm(alarm, settings=settings, on_progress=progress, store=opened)
-            investigation, extra = run.investigation, {"usage": run.usage.model_dump(mode="json")}
-            err_console.print(usage_line(run.usage), markup=False)
-        else:
-            investigation = _investigate_bundle(_bundle_path(bundle), opened, progress, settings)
-        location = opened.location
+    target = _bundle_path(bundle) if bundle is not None else None
+    investigation, extra, location, not_saved = _investigate_and_keep(target, alarm, settings, store_location(store))
     if investigation.reasoner is not None:
         from agent.reasoners.claude.cost import usage_line as model_usage_line
 
         err_console.print(f"reasoner: {for_terminal(investigation.reasoner.note)}", markup=False)
         err_console.print(f"model usage: {model_usage_line(investigation.reasoner.usage)}", markup=False)
-    # The result first: a report that cannot be written must not cost the engineer the answer.
+    # The result first: a report or a store that cannot be written must not cost the engineer the answer.
     if as_json:
         typer.echo(json.dumps(to_json(investigation, extra), indent=2))
     else:
         render(investigation, Console(highlight=False, soft_wrap=True))
+    problems = []
     if report is not None:
         try:
             write_text_atomic(report, markdown_report(investigation))
         except OSError as exc:
-            raise UserError(f"cannot write the report to {report}: {exc.strerror or exc}; the previous file, if any, is unchanged") from exc
-        if not as_json:
-            err_console.print(f"report written to {report}", markup=False)
-    err_console.print(
-        f"investigation {investigation.id} (revision {investigation.revision}) stored in {location}; "
-        f"review it with `investigator show {investigation.id}`",
-        markup=False,
-    )
+            problems.append(f"cannot write the report to {report}: {exc.strerror or exc}; the previous file, if any, is unchanged")
+        else:
+            if not as_json:
+                err_console.print(f"report written to {report}", markup=False)
+    if not_saved is not None:
+        problems.append(f"investigation {investigation.id} was not saved: {not_saved}")
+    else:
+        err_console.print(
+            f"investigation {investigation.id} (revision {investigation.revision}) stored in {location}; "
+            f"review it with `investigator show {investigation.id}`",
+            markup=False,
+        )
+    for problem in problems[:-1]:
+        err_console.print(for_terminal(f"error: {problem}"), markup=False)
+    if problems:
+        raise UserError(problems[-1])
 
 
-def _investigate_bundle(bundle: Path, store, progress, settings):
+def _investigate_and_keep(
+    bundle: Path | None, alarm: str | None, settings, location: str,
+) -> tuple[Investigation, dict | None, str | None, str | None]:
+    """(investigation, extra JSON, where it is stored, None); when the store cannot take it, the
+    investigation is run again without a store: (investigation, extra JSON, None, why not saved)."""
+    from agent.schema import IncompatibleState
+    from agent.store import StoreUnavailable, open_store
+
+    try:
+        with open_store(location) as opened:
+            investigation, extra = _investigate(bundle, alarm, settings, opened)
+            return investigation, extra, opened.location, None
+    except (StoreUnavailable, IncompatibleState) as exc:
+        investigation, extra = _investigate(bundle, alarm, settings, None)
+        return investigation, extra, None, str(exc)
+
+
+def _investigate(bundle: Path | None, alarm: str | None, settings, store):
+    """Run the investigation (kept in `store` unless it is None), showing progress."""
     from agent.origin import bundle_origin
-    from agent.runner import collect, open_bundle
+    from agent.runner import collect, open_bundle, stream
 
-    source, args = open_bundle(bundle)
-    events = store.investigate(source, **args, origin=bundle_origin(bundle).model_dump_json(), settings=settings)
-    return collect(events, on_progress=progress)
+    with err_console.status("investigating...") as status:
+        progress = lambda event: status.update(f"investigating: {event.describe()}")  # noqa: E731
+        if alarm is not None:
+            from agent.live import investigate_alarm, usage_line
+
+            run = investigate_alarm(alarm, settings=settings, on_progress=progress, store=store)
+            err_console.print(usage_line(run.usage), markup=False)
+            return run.investigation, {"usage": run.usage.model_dump(mode="json")}
+        source, args = open_bundle(bundle)
+        if store is None:
+            events = stream(source, **args, settings=settings)
+        else:
+            events = store.investigate(source, **args, origin=bundle_origin(bundle).model_dump_json(), settings=settings)
+        return collect(events, on_progress=progress), None
 
 
 @app.command()

@@ -26,7 +26,7 @@ def _deny(**_: Any) -> tuple[Any, dict]:
 
 
 def test_denied_xray_becomes_a_reported_gap_and_the_rest_still_ranks(tmp_path, monkeypatch):
-    from agent.runner import investigate
+    from agent.runner import collect, stream
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "emulator")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "emulator")
@@ -40,7 +40,7 @@ def test_denied_xray_becomes_a_reported_gap_and_the_rest_still_ranks(tmp_path, m
         from tools.aws.source import AwsSource
 
         source = AwsSource(target.source.factory, focus=target.window, known=[target.trigger.resource])
-        investigation = investigate(source, target.trigger, target.window, target.baseline, clock=lambda: datetime.now(timezone.utc))
+        investigation = collect(stream(source, target.trigger, target.window, target.baseline, clock=lambda: datetime.now(timezone.utc)))
 
     gaps = [f for f in investigation.findings if f.kind == "gap"]
     assert gaps, "the denied X-Ray reads must show up as gaps"

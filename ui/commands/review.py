@@ -11,11 +11,15 @@ import getpass
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from domain.errors import UserError
+
+if TYPE_CHECKING:
+    from domain.models import Investigation
 
 STORE_HELP = "SQLite file or postgresql:// URL (default: INVESTIGATOR_STORE, the config file, else the state directory)"
 
@@ -61,6 +65,10 @@ def list_command(
         console.print(f"no investigations in {location}", markup=False)
         return
     for row in rows:
+        if row.status == "unreadable":
+            console.print(f"{row.id}  {row.alarm} on {row.resource}  unreadable by this version "
+                          f"(`investigator show {row.id}` says why and what to do)", markup=False)
+            continue
         top = row.top or "no hypothesis"
         console.print(
             f"{row.id}  {row.alarm_time:%Y-%m-%d %H:%M} UTC  {row.alarm} on {row.resource}  "
@@ -146,36 +154,65 @@ def decide_command(
 def rerun_command(
     investigation_id: str = typer.Argument(..., metavar="ID", help="an id from `investigator list`"),
     as_json: bool = typer.Option(False, "--json", help="print the new revision as JSON"),
+    fresh: bool = typer.Option(False, "--fresh", help="investigate again from scratch one stored by a version "
+                               "that cannot be upgraded: its decisions carried over, the old state kept in a file"),
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
 ) -> None:
     """Run an investigation again honouring its decisions; kept as a new revision."""
-    from agent.origin import open_origin, parse_origin
     from agent.output import to_json
     from agent.render import render
-    from agent.runner import collect
-    from agent.store import open_store
-    from domain.settings import load_settings
 
-    err = _err()
-    with open_store(store_location(store)) as opened:
-        stored = opened.load(investigation_id)
-        if stored.status == "running":
-            raise UserError(f"investigation {investigation_id} is still running; rerun it when it has finished")
-        opened_source = open_origin(parse_origin(stored.origin))
-        with err.status("rerunning...") as status:
-            inv = collect(
-                opened.rerun(investigation_id, opened_source.source, clock=opened_source.clock,
-                             window=opened_source.window if parse_origin(stored.origin).kind == "alarm" else None,
-                             settings=load_settings()),
-                on_progress=lambda event: status.update(f"rerunning: {event.describe()}"),
-            )
-        location = opened.location
+    inv, where = (_rerun_afresh if fresh else _rerun)(investigation_id, store_location(store))
     if as_json:
         typer.echo(json.dumps(to_json(inv, {"revision": inv.revision}), indent=2))
     else:
         render(inv, _out())
         _review_footer(inv, "awaiting review", _out())
-    err.print(f"investigation {inv.id} revision {inv.revision} stored in {location}", markup=False)
+    _err().print(where, markup=False)
+
+
+def _rerun(investigation_id: str, location: str) -> tuple[Investigation, str]:
+    """The next revision, and the line saying where it is stored."""
+    from agent.origin import open_origin, parse_origin
+    from agent.runner import collect
+    from agent.store import open_store
+    from domain.settings import load_settings
+
+    with open_store(location) as opened:
+        stored = opened.load(investigation_id)
+        if stored.status == "running":
+            raise UserError(f"investigation {investigation_id} is still running; rerun it when it has finished")
+        origin = parse_origin(stored.origin)
+        source = open_origin(origin)
+        with _err().status("rerunning...") as status:
+            inv = collect(
+                opened.rerun(investigation_id, source.source, clock=source.clock,
+                             window=source.window if origin.kind == "alarm" else None, settings=load_settings()),
+                on_progress=lambda event: status.update(f"rerunning: {event.describe()}"),
+            )
+        return inv, f"investigation {inv.id} revision {inv.revision} stored in {opened.location}"
+
+
+def _rerun_afresh(investigation_id: str, location: str) -> tuple[Investigation, str]:
+    """A fresh first revision of an investigation this version cannot read, and the line saying
+    where its old state is kept and what was carried over."""
+    from agent.origin import open_origin, parse_origin
+    from agent.runner import collect
+    from agent.store import open_store
+    from domain.settings import load_settings
+
+    with open_store(location) as opened:
+        start = opened.fresh_start(investigation_id)
+        source = open_origin(parse_origin(start.origin))  # before anything is moved: a source gone is an error first
+        with _err().status("investigating afresh...") as status:
+            inv = collect(
+                opened.investigate_afresh(start, source.source, start.trigger or source.trigger, source.window,
+                                          source.baseline, clock=source.clock, settings=load_settings()),
+                on_progress=lambda event: status.update(f"investigating afresh: {event.describe()}"),
+            )
+        lost = f"; {start.unreadable_decisions} unreadable decision(s) are only in that file" if start.unreadable_decisions else ""
+        return inv, (f"the old state of {start.id} (schema {start.version}) is kept in {start.archive}; investigation "
+                     f"{inv.id} started afresh in {opened.location} with {len(start.decisions)} decision(s) carried over{lost}")
 
 
 def report_command(

@@ -23,7 +23,7 @@ from domain.errors import UserError
 from domain.extras import require
 from domain.models import Finding, Investigation
 from domain.settings import Settings
-from agent.runner import Completed, Event, NodeFinished
+from agent.runner import Event, NodeFinished, collect
 from agent.store import DecisionRequest, InvestigationStore, StoredInvestigation, Summary, open_store
 
 BUNDLES_ENV = "INVESTIGATOR_CONSOLE_BUNDLES"
@@ -217,19 +217,19 @@ def _drive(events: Iterator[Event], on_progress: ProgressCallback | None) -> Inv
     show what was learnt. The store keeps the partial run (`investigator rerun` resumes it)."""
     findings: list[Finding] = []
     steps: list[str] = []
+
+    def heard(event: NodeFinished) -> None:
+        findings.extend(event.findings)
+        steps.append(event.describe())
+        if on_progress is not None:
+            on_progress(event)
+
     try:
-        for event in events:
-            if isinstance(event, Completed):
-                return event.investigation
-            findings.extend(event.findings)
-            steps.append(event.describe())
-            if on_progress is not None:
-                on_progress(event)
+        return collect(events, heard)
     except UserError:
         raise
     except Exception as exc:  # noqa: BLE001 - shown to the user as the reason, with the partial findings
         return Failed(reason=f"{type(exc).__name__}: {exc}", findings=findings, steps=steps)
-    return Failed(reason="the investigation ended without a result", findings=findings, steps=steps)
 
 
 def alarms_in_alarm(region: str | None, endpoint_url: str | None) -> list[AlarmChoice]:
