@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 
 from agent.calibration import calibrated
-from domain.findings import ChangeDetails, ConstraintKind, MetricDetails
+from domain.findings import ChangeDetails, ConstraintKind, LogDetails, MetricDetails
 from domain.models import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
 from agent.ranking import ABSTAIN_BELOW, rank
 from agent.state import Scope
@@ -579,3 +579,31 @@ def test_a_changes_timing_is_stated_against_the_candidates_own_onset() -> None:
     ranking = rank(findings, _scope(topology), TRIGGER)
     api = next(h for h in ranking.hypotheses if h.resource == "api")
     assert "A change came 6 min before its onset (10:10 UTC)" in api.reasoning
+
+
+def _log_errors(resource: str, score: float, onset_minute: float, test: str = "calls_with_errors") -> Finding:
+    signal = f"log {test}"
+    return Finding(
+        id=Finding.make_id("log", resource, signal), domain="application", kind="log", resource=resource, signal=signal,
+        summary=f"{resource} logs an error in most calls", onset=_at(onset_minute), score=score, direction="up",
+        evidence=Evidence(details=LogDetails(test=test)),
+    )
+
+
+def test_requests_failing_below_a_quiet_alarm_corroborate_it() -> None:
+    # The alb's latency percentile did not move, but api logs an error in most of its calls
+    # from 10:00 (a fast failure): a real incident the alarm saw faintly, not a false alarm.
+    topology = _topology([("alb", "api"), ("alb", "worker")])
+    failing = [_alarm_normal(), _log_errors("api", 0.8, 0), _metric("worker", "Latency", 0.7, 0)]
+    slow_only = [_alarm_normal(), _metric("api", "Latency", 0.8, 0), _metric("worker", "Latency", 0.7, 0)]
+    corroborated, uncorroborated = rank(failing, _scope(topology), TRIGGER), rank(slow_only, _scope(topology), TRIGGER)
+    assert not corroborated.abstained
+    assert corroborated.hypotheses[0].resource == "api"
+    # The same strength of anomaly as a latency shift is what a false alarm's noise looks like.
+    assert uncorroborated.abstained
+
+
+def test_failing_requests_outside_the_alarms_neighbourhood_corroborate_nothing() -> None:
+    topology = _topology([("alb", "api"), ("batch", "queue")])
+    ranking = rank([_alarm_normal(), _log_errors("queue", 0.9, 0), _metric("api", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
+    assert ranking.abstained

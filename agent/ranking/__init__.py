@@ -25,7 +25,9 @@ from agent.ranking.candidates import (
 from agent.ranking.cause import cause_of
 from agent.ranking.explanation import DeterministicReasoner
 from agent.ranking.path import checked_path
-from agent.ranking.scoring import confidence, echoes as echoes_of, explains, quiet_alarm_factor, score, score_changes, share
+from agent.ranking.scoring import (
+    confidence, echoes as echoes_of, explains, failing_requests, quiet_alarm_factor, score, score_changes, share,
+)
 from agent.ranking.thresholds import (
     ABSTAIN_BELOW, ANOMALOUS, CITED_CHANGES, CITED_SYMPTOMS, MAX_HYPOTHESES, RECOVERED_DISCOUNT, SUPPORTED, SYMPTOM_KINDS,
 )
@@ -88,7 +90,9 @@ def rank(
     score_changes(pool, anomalous, topology, trigger.state_change_time, observed)
     anomalous.update({c.resource: c for c in pool if c.fault >= ANOMALOUS and not inferred(topology, c.resource)})
     alarm_normal = [f for f in findings if f.resource == trigger.resource and quiet_alarm(f)]
-    echoes = echoes_of(alarm_normal, cands, topology, scope.entry)
+    # What corroborates a quiet alarm: its metric faintly echoing a dependency's shift, or
+    # requests failing in the alarm's neighbourhood (errors in their own logs or spans).
+    echoes = {**failing_requests(alarm_normal, cands, topology, scope.entry), **echoes_of(alarm_normal, cands, topology, scope.entry)}
     if echoes:
         alarm_normal = []  # corroborated: the alarm saw a real shift, diluted
     for cand in pool:

@@ -17,6 +17,7 @@ from agent.ranking.thresholds import (
     ALARM_NORMAL_DISCOUNT, ANOMALOUS, CHANGE_WEIGHT, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
     MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE, VICTIM_DISCOUNT,
 )
+from domain.findings import LogDetails, TraceDetails
 from domain.models import Finding, Topology
 from tools.analysis.changes import proximity
 
@@ -181,3 +182,33 @@ def echoes(alarm_normal: list[Finding], cands: dict[str, Candidate], topology: T
     named = details.echoes if details is not None else []
     below = topology.downstream(entry)
     return {r: cands[r] for r in named if r in cands and r in below and cands[r].fault >= ANOMALOUS}
+
+
+def failing_requests(
+    alarm_normal: list[Finding], cands: dict[str, Candidate], topology: Topology, entry: str
+) -> dict[str, Candidate]:
+    """The alarmed resource or its dependencies whose own requests fail, by their logs or spans:
+    a share of calls that log an error, an error rate, errors in their own spans.
+
+    An alarm's metric is one view of the system: a latency percentile at the front can stay put
+    while a dependency fails a tenth of the calls it serves (fast failures, retries, a fallback
+    answer). Failing requests are seen independently of that metric, so they corroborate the
+    alarm as an echo does: the alarm is then not taken for a false alarm, and explaining such a
+    resource explains what paged. A latency or volume shift is not enough: the noise a false
+    alarm is made of looks like that."""
+    if not alarm_normal:
+        return {}
+    scope = topology.downstream(entry) | {entry}
+    return {
+        r: c for r, c in cands.items()
+        if r in scope and c.fault >= ANOMALOUS and any(_fails_requests(f) for f in c.symptoms)
+    }
+
+
+def _fails_requests(f: Finding) -> bool:
+    details = f.evidence.details
+    if f.score < ANOMALOUS or f.direction == "down":
+        return False
+    if isinstance(details, LogDetails):
+        return details.test in ("calls_with_errors", "error_rate")
+    return isinstance(details, TraceDetails) and details.test == "own_errors"
