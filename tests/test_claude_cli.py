@@ -40,3 +40,21 @@ def test_claude_without_a_key_says_what_to_set(command: list[str]) -> None:
 def test_an_unknown_reasoner_is_a_one_line_error() -> None:
     code, _, err = run_cli("investigate", "--bundle", str(DEMO), "--reasoner", "gpt")
     assert code == 2 and "--reasoner must be deterministic or claude" in err
+
+
+def test_rerun_with_claude_uses_it_for_the_new_revision(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first revision is the engine's own; the engineer asks Claude for a second opinion on rerun.
+    code, out, err = run_cli("investigate", "--bundle", str(DEMO), "--json")
+    assert code == 0, err
+    first = json.loads(out)
+    top = first["hypotheses"][0]
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-test-not-a-real-key")
+    script = [answer([{"resource": top["resource"], "cause": top["cause"], "reasoning": "second opinion: the deploy",
+                       "cited_findings": top["supporting_findings"], "next_steps": ["roll back"]}])]
+    with ModelStub(script) as stub:
+        monkeypatch.setenv("INVESTIGATOR_REASONER__BASE_URL", stub.url)
+        code, out, err = run_cli("rerun", first["investigation_id"], "--reasoner", "claude", "--json")
+    assert code == 0, err
+    second = json.loads(out)
+    assert second["revision"] == 2
+    assert second["hypotheses"][0]["reasoning"] == "second opinion: the deploy"

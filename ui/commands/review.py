@@ -20,6 +20,7 @@ from domain.errors import UserError
 
 if TYPE_CHECKING:
     from domain.models import Investigation
+    from domain.settings import Settings
 
 STORE_HELP = "SQLite file or postgresql:// URL (default: INVESTIGATOR_STORE, the config file, else the state directory)"
 
@@ -157,12 +158,16 @@ def rerun_command(
     fresh: bool = typer.Option(False, "--fresh", help="investigate again from scratch one stored by a version "
                                "that cannot be upgraded: its decisions carried over, the old state kept in a file"),
     store: str | None = typer.Option(None, "--store", help=STORE_HELP),
+    reasoner: str | None = typer.Option(None, "--reasoner", help="deterministic (default, no model) or claude (see README)"),
 ) -> None:
     """Run an investigation again honouring its decisions; kept as a new revision."""
     from agent.output import to_json
+    from agent.reasoners.choice import with_reasoner
     from agent.render import render
+    from domain.settings import load_settings
 
-    inv, where = (_rerun_afresh if fresh else _rerun)(investigation_id, store_location(store))
+    settings = with_reasoner(load_settings(), reasoner)
+    inv, where = (_rerun_afresh if fresh else _rerun)(investigation_id, store_location(store), settings)
     if as_json:
         typer.echo(json.dumps(to_json(inv, {"revision": inv.revision}), indent=2))
     else:
@@ -171,12 +176,11 @@ def rerun_command(
     _err().print(where, markup=False)
 
 
-def _rerun(investigation_id: str, location: str) -> tuple[Investigation, str]:
+def _rerun(investigation_id: str, location: str, settings: Settings) -> tuple[Investigation, str]:
     """The next revision, and the line saying where it is stored."""
     from agent.origin import open_origin, parse_origin
     from agent.runner import collect
     from agent.store import open_store
-    from domain.settings import load_settings
 
     with open_store(location) as opened:
         stored = opened.load(investigation_id)
@@ -187,19 +191,18 @@ def _rerun(investigation_id: str, location: str) -> tuple[Investigation, str]:
         with _err().status("rerunning...") as status:
             inv = collect(
                 opened.rerun(investigation_id, source.source, clock=source.clock,
-                             window=source.window if origin.kind == "alarm" else None, settings=load_settings()),
+                             window=source.window if origin.kind == "alarm" else None, settings=settings),
                 on_progress=lambda event: status.update(f"rerunning: {event.describe()}"),
             )
         return inv, f"investigation {inv.id} revision {inv.revision} stored in {opened.location}"
 
 
-def _rerun_afresh(investigation_id: str, location: str) -> tuple[Investigation, str]:
+def _rerun_afresh(investigation_id: str, location: str, settings: Settings) -> tuple[Investigation, str]:
     """A fresh first revision of an investigation this version cannot read, and the line saying
     where its old state is kept and what was carried over."""
     from agent.origin import open_origin, parse_origin
     from agent.runner import collect
     from agent.store import open_store
-    from domain.settings import load_settings
 
     with open_store(location) as opened:
         start = opened.fresh_start(investigation_id)
@@ -207,7 +210,7 @@ def _rerun_afresh(investigation_id: str, location: str) -> tuple[Investigation, 
         with _err().status("investigating afresh...") as status:
             inv = collect(
                 opened.investigate_afresh(start, source.source, start.trigger or source.trigger, source.window,
-                                          source.baseline, clock=source.clock, settings=load_settings()),
+                                          source.baseline, clock=source.clock, settings=settings),
                 on_progress=lambda event: status.update(f"investigating afresh: {event.describe()}"),
             )
         lost = f"; {start.unreadable_decisions} unreadable decision(s) are only in that file" if start.unreadable_decisions else ""
