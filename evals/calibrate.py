@@ -20,24 +20,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from evals.calibration_fit import PRIOR_WEIGHT, fit_platt
-from evals.metrics import CaseResult, DatasetFit, fit_points, leave_one_dataset_out
+from evals.metrics import CaseResult, fit_points, leave_one_dataset_out
+from evals.report import lodo_table
 
-__all__ = ["fit_platt", "fitting_points", "lodo_table", "main"]
+__all__ = ["fit_platt", "fitting_points", "main"]
 
 
 def fitting_points(cases: Sequence[CaseResult]) -> list[tuple[float, bool]]:
     """(evidence score, was #1 right) of every proposed hypothesis #1 (see `fit_points`)."""
     return [(p.score, p.right) for p in fit_points(cases)]
-
-
-def _ece(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
-
-
-def lodo_table(fits: Sequence[DatasetFit]) -> list[str]:
-    lines = ["| dataset | n | ECE in-sample (pooled fit) | ECE leave-one-out |", "|---|---:|---:|---:|"]
-    lines += [f"| {f.dataset} | {f.cases} | {_ece(f.ece_in_sample)} | {_ece(f.ece_left_out)} |" for f in fits]
-    return lines
 
 
 def main(argv: Sequence[str] | None = None) -> int:

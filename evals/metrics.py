@@ -262,8 +262,9 @@ def leave_one_dataset_out(
         left_out = fit_map(others, prior_weight) if len(others) >= 2 else None
         in_sample = calibration_with(pooled, mine) if pooled else None
         held_out = calibration_with(left_out, mine) if left_out else None
+        measured = in_sample or held_out
         fits.append(DatasetFit(
-            dataset=dataset, cases=calibration(mine).cases,
+            dataset=dataset, cases=measured.cases if measured else 0,
             ece_in_sample=in_sample.ece if in_sample else None, ece_left_out=held_out.ece if held_out else None,
         ))
     return pooled, fits
