@@ -23,18 +23,20 @@ from collections.abc import Iterable, Mapping
 from domain.models import UnfamiliarSignal
 
 FITTED_ON = "pooled: gameday, nezha, petshop"  # the datasets (as the eval names them) the constants were fitted on
-SLOPE = 1.115
-INTERCEPT = 0.553
+SLOPE = 1.146
+INTERCEPT = 0.583
 # Added to the logit per unfamiliar signal. -0.5 is the documented default shrink (a 90 % reads
 # 84 %, two signals 77 %) and the prior mean of the fit: it stands where the fitting data hold
 # too few incidents with the signal to say more. A cost is never positive: being unlike the
-# fitting data is no reason to be surer.
+# fitting data is no reason to be surer. A cost of 0 is the data's verdict: on the dev sets
+# (2026-12-02) metrics-only evidence and far baselines are common in PetShop, whose answers are
+# right, so they do not make an answer less reliable there.
 DEFAULT_SIGNAL_COST = -0.5
 SIGNAL_COSTS: dict[UnfamiliarSignal, float] = {
-    "one_modality": DEFAULT_SIGNAL_COST,
-    "few_findings": DEFAULT_SIGNAL_COST,
-    "alarm_series_missing": DEFAULT_SIGNAL_COST,
-    "stale_baseline": DEFAULT_SIGNAL_COST,
+    "one_modality": 0.0,
+    "few_findings": -0.390,
+    "alarm_series_missing": -0.452,
+    "stale_baseline": 0.0,
 }
 _EDGE = 1e-4  # scores of exactly 0 or 1 have no logit
 

@@ -7,12 +7,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from agent.calibration import calibrated
+import pytest
+
+from agent.calibration import DEFAULT_SIGNAL_COST, SIGNAL_COSTS, calibrated
 from agent.ranking import rank
 from agent.ranking.familiarity import familiarity
 from domain.findings import LogDetails, MetricDetails
 from domain.models import Evidence, Finding
 from tests.test_ranking import ALARM_METRIC, TRIGGER, _at, _cascade, _metric, _scope, _topology
+
+
+@pytest.fixture(autouse=True)
+def _every_signal_costs(monkeypatch):
+    """Every signal at the documented default cost, whatever the last fit found."""
+    for signal in SIGNAL_COSTS:
+        monkeypatch.setitem(SIGNAL_COSTS, signal, DEFAULT_SIGNAL_COST)
 
 
 def _log(resource: str, score: float, onset_minute: float) -> Finding:
