@@ -28,6 +28,7 @@ def to_json(investigation: Investigation, extra: dict[str, Any] | None = None) -
                 "supporting_findings": h.supporting_findings,
                 "next_steps": h.next_steps,
                 "path": [hop.model_dump(mode="json") for hop in h.path],
+                "unfamiliar": h.unfamiliar,
             }
             for rank, h in enumerate(investigation.hypotheses, start=1)
         ],

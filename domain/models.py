@@ -20,6 +20,8 @@ Domain = Literal["network", "infrastructure", "application"]
 Cause = Literal["dependency", "component", "constraint", "traffic", "change", "unknown"]
 FindingKind = Literal["metric", "log", "trace", "change", "health", "gap"]
 Direction = Literal["up", "down"]
+# Ways an incident can be unlike the data the confidence map was fitted on (agent/ranking/familiarity.py).
+UnfamiliarSignal = Literal["one_modality", "few_findings", "alarm_series_missing", "stale_baseline"]
 
 class Model(BaseModel):
     """Base for all domain models: strict about unknown fields so typos in bundles surface."""
@@ -338,6 +340,9 @@ class Hypothesis(Model):
     # Empty for investigations stored before paths existed, and for a resource the engine did not rank.
     path: list[PathHop] = Field(
         default_factory=list, description="the propagation path, root first, ending at the alarmed resource (the entry)"
+    )
+    unfamiliar: list[UnfamiliarSignal] = Field(
+        default_factory=list, description="how the incident is unlike the calibration data; each signal lowered the confidence"
     )
 
 

@@ -18,6 +18,10 @@ Conventions (also in docs/evaluation.md):
   below); a #1 without a path counts as not checked.
 - Calibration uses hypothesis #1 of real incidents that have one: 10 equal-width confidence
   bins; ECE = sum over bins of (bin size / total) * |accuracy - mean confidence|.
+- Leave-one-dataset-out (LODO) ECE: the confidence map is refitted from the cases' evidence
+  scores and unfamiliar signals (evals/calibration_fit.py) on every dataset but one, and the
+  ECE measured on the one left out; "in-sample" is the same with the map fitted on all of them.
+  Fitting points are every proposed hypothesis #1, answered false alarms included (as wrong).
 """
 
 from __future__ import annotations
@@ -27,7 +31,8 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, Field
 
-from domain.models import ModelUsage
+from domain.models import ModelUsage, UnfamiliarSignal
+from evals.calibration_fit import PRIOR_WEIGHT, CalibrationMap, FitPoint, fit_map
 
 KS = (1, 2, 3, 4, 5)
 CALIBRATION_BINS = 10
@@ -49,6 +54,9 @@ class CaseResult(BaseModel):
     top_evidence_score: float | None = Field(default=None, description="before calibration; what evals.calibrate fits on")
     top_path_ok: bool | None = Field(
         default=None, description="every hop of hypothesis #1's propagation path checks; None when it has no path"
+    )
+    unfamiliar: list[UnfamiliarSignal] = Field(
+        default_factory=list, description="how the incident is unlike the calibration data (agent/ranking/familiarity.py)"
     )
     abstained: bool = False
     error: str | None = None
@@ -212,12 +220,65 @@ def calibration(cases: Iterable[CaseResult], bins: int = CALIBRATION_BINS) -> Ca
     return Calibration(bins=table, ece=ece if scored else None, cases=len(scored))
 
 
+class DatasetFit(BaseModel):
+    """A dataset's ECE under a map refitted on these cases: pooled (in-sample) and with it left out."""
+
+    dataset: str
+    cases: int = Field(description="real incidents with a hypothesis #1 (the ECE's n)")
+    ece_in_sample: float | None = Field(default=None, description="map fitted on all datasets, this one included")
+    ece_left_out: float | None = Field(default=None, description="map fitted on the other datasets only")
+
+
+def fit_points(cases: Iterable[CaseResult]) -> list[FitPoint]:
+    """Every proposed hypothesis #1: real incidents, and false alarms the agent did not recognise
+    (a hypothesis there is always wrong, and the user saw its confidence all the same; leaving
+    them out would fit an over-confident map)."""
+    return [
+        FitPoint(dataset=c.dataset, score=c.top_evidence_score, right=c.rank == 1, unfamiliar=list(c.unfamiliar))
+        for c in cases
+        if c.error is None and not c.abstained and c.top_evidence_score is not None
+    ]
+
+
+def calibration_with(fitted: CalibrationMap, cases: Iterable[CaseResult]) -> Calibration:
+    """The reliability of these cases had their confidence come from `fitted`."""
+    return calibration([
+        c.model_copy(update={"top_confidence": fitted.confidence(c.top_evidence_score, c.unfamiliar)})
+        for c in cases if c.top_evidence_score is not None
+    ])
+
+
+def leave_one_dataset_out(
+    cases: Sequence[CaseResult], prior_weight: float = PRIOR_WEIGHT,
+) -> tuple[CalibrationMap | None, list[DatasetFit]]:
+    """The pooled map (None with fewer than two fitting points) and each dataset's in-sample and
+    left-out ECE. A dataset's left-out ECE is None when the others hold fewer than two points."""
+    points = fit_points(cases)
+    pooled = fit_map(points, prior_weight) if len(points) >= 2 else None
+    fits = []
+    for dataset in sorted({c.dataset for c in cases}):
+        mine = [c for c in cases if c.dataset == dataset]
+        others = [p for p in points if p.dataset != dataset]
+        left_out = fit_map(others, prior_weight) if len(others) >= 2 else None
+        in_sample = calibration_with(pooled, mine) if pooled else None
+        held_out = calibration_with(left_out, mine) if left_out else None
+        measured = in_sample or held_out
+        fits.append(DatasetFit(
+            dataset=dataset, cases=measured.cases if measured else 0,
+            ece_in_sample=in_sample.ece if in_sample else None, ece_left_out=held_out.ece if held_out else None,
+        ))
+    return pooled, fits
+
+
 class EvalReport(BaseModel):
     bundles_dir: str
     groups: list[GroupMetrics]
     by_fault: list[GroupMetrics]
     calibration: Calibration
     calibration_by_dataset: dict[str, Calibration] = Field(default_factory=dict)
+    calibration_fit: list[DatasetFit] = Field(
+        default_factory=list, description="per dataset, the ECE of a map refitted on these cases: pooled and left out"
+    )
     cases: list[CaseResult]
 
 
@@ -233,5 +294,6 @@ def build_report(bundles_dir: str, cases: Sequence[CaseResult]) -> EvalReport:
     for dataset, fault in sorted({(c.dataset, c.fault) for c in cases if not c.false_alarm and c.fault}):
         by_fault.append(group_metrics(f"{dataset} {fault}", [c for c in cases if c.dataset == dataset and c.fault == fault]))
     per_dataset = {d: calibration([c for c in cases if c.dataset == d]) for d in sorted({c.dataset for c in cases})}
+    _, fits = leave_one_dataset_out(cases)
     return EvalReport(bundles_dir=bundles_dir, groups=groups, by_fault=by_fault, calibration=calibration(cases),
-                      calibration_by_dataset=per_dataset, cases=list(cases))
+                      calibration_by_dataset=per_dataset, calibration_fit=fits, cases=list(cases))

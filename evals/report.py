@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agent.calibration import FITTED_ON
-from evals.metrics import EvalReport, GroupMetrics
+from evals.metrics import DatasetFit, EvalReport, GroupMetrics
 
 _COLUMNS = [
     ("group", "group"), ("incidents", "n"), ("false_alarms", "FA"), ("failures", "failed"),
@@ -46,6 +46,14 @@ def _versus_table(rows: list[GroupMetrics]) -> list[str]:
     return lines
 
 
+def lodo_table(fits: list[DatasetFit]) -> list[str]:
+    """Per dataset: n, ECE of the pooled refit (in-sample) and of the fit without it (leave-one-out)."""
+    lines = ["| dataset | n | ECE in-sample (pooled fit) | ECE leave-one-out |", "|---|---:|---:|---:|"]
+    lines += [f"| {f.dataset} | {f.cases} | {_cell(f.ece_in_sample, 'ece')} | {_cell(f.ece_left_out, 'ece')} |"
+              for f in fits]
+    return lines
+
+
 def to_markdown(report: EvalReport) -> str:
     lines = [f"## Evaluation of `{report.bundles_dir}`", "",
              "n = real incidents, FA = false-alarm bundles (scored by specificity only); "
@@ -70,13 +78,17 @@ def to_markdown(report: EvalReport) -> str:
         for b in cal.bins:
             if b.count:
                 lines.append(f"| {b.low:.1f}–{b.high:.1f} | {b.count} | {b.mean_confidence:.3f} | {b.accuracy:.3f} |")
-        # The calibration map was fitted on one dataset; the others are its out-of-sample check.
+        fitted_on = FITTED_ON.removeprefix("pooled:").replace(" ", "").split(",")
         per_dataset = [
-            f"{name} {c.ece:.3f} (n = {c.cases}{', fitted here' if name == FITTED_ON else ''})"
+            f"{name} {c.ece:.3f} (n = {c.cases}{', fitted on' if name in fitted_on else ''})"
             for name, c in report.calibration_by_dataset.items() if c.ece is not None
         ]
         if per_dataset:
-            lines += ["", "ECE per dataset: " + "; ".join(per_dataset) + "."]
+            lines += ["", f"ECE per dataset with the shipped map ({FITTED_ON}): " + "; ".join(per_dataset) + "."]
+    if len(report.calibration_fit) > 1:
+        # In-sample numbers flatter a map; the left-out ones are what a new dataset can expect.
+        lines += ["", "The map refitted on these cases (evals/calibrate.py): pooled over all datasets, and with "
+                  "each dataset left out of the fit and measured on.", ""] + lodo_table(report.calibration_fit)
     lines += model_usage(report)
     failures = [c for c in report.cases if c.error]
     if failures:

@@ -120,6 +120,7 @@ def evaluate_bundle(root: Path, bundle: Path, investigate: InvestigateFn | None 
         "top_confidence": top.confidence if top else None,
         "top_evidence_score": top.evidence_score if top else None,
         "top_path_ok": all(hop.ok for hop in top.path) if top and top.path else None,
+        "unfamiliar": top.unfamiliar if top else [],
         "abstained": result.abstained,
         "seconds": seconds,
         "usage": result.reasoner.usage if result.reasoner else None,

@@ -75,3 +75,80 @@ def test_a_suite_where_everything_proposed_is_right_does_not_flatten_the_map():
     a, b = fit_platt(points)
     assert a > 0.5
     assert calibrated(0.9, a, b) - calibrated(0.4, a, b) > 0.1
+
+
+# --- pooled fit, equal weight per dataset, leave-one-dataset-out -----------------------------
+
+from evals.calibration_fit import FitPoint, equal_dataset_weights, fit_map  # noqa: E402
+from evals.metrics import build_report, leave_one_dataset_out  # noqa: E402
+from evals.report import to_markdown  # noqa: E402
+
+
+def _generated(dataset: str, n: int, shift: float, seed: int, unfamiliar: list[str] | None = None) -> list[CaseResult]:
+    """Cases whose #1 is right with probability sigmoid(logit(score) + shift): shift 0 is a
+    score that is already a probability, a negative shift a dataset harder than its scores say."""
+    rng = random.Random(seed)
+    cases = []
+    for i in range(n):
+        score = rng.uniform(0.3, 0.95)
+        right = rng.random() < 1.0 / (1.0 + math.exp(-(logit(score) + shift)))
+        cases.append(CaseResult(bundle=f"{dataset}/{i}", dataset=dataset, truth_resource="db",
+                                ranked_resources=["db" if right else "web"], top_evidence_score=score,
+                                unfamiliar=unfamiliar or []))
+    return cases
+
+
+def test_a_dataset_left_out_of_the_fit_is_calibrated_worse_than_in_sample():
+    # Two datasets of different reliability: a map fitted on one is over- or under-confident on
+    # the other, and the pooled map sits between them, so each held-out ECE exceeds its in-sample one.
+    cases = _generated("easy", 600, 1.5, seed=1) + _generated("hard", 600, -1.5, seed=2)
+    pooled, fits = leave_one_dataset_out(cases)
+    assert pooled is not None
+    assert [f.dataset for f in fits] == ["easy", "hard"]
+    for fit in fits:
+        assert fit.cases == 600
+        assert fit.ece_left_out > fit.ece_in_sample + 0.1
+
+
+def test_each_dataset_weighs_the_same_however_many_incidents_it_has():
+    # 1000 incidents right 90 % of the time at score 0.7 and 50 right 30 % of the time: weighted
+    # equally, the map reads about the mean of the two (60 %) at that score, not the big one's 90 %.
+    big = [FitPoint(dataset="big", score=0.7, right=i % 10 != 0) for i in range(1000)]
+    small = [FitPoint(dataset="small", score=0.7, right=i % 10 < 3) for i in range(50)]
+    weights = equal_dataset_weights(big + small)
+    assert sum(weights) == pytest.approx(1050)
+    assert sum(weights[:1000]) == pytest.approx(sum(weights[1000:]))
+    assert fit_map(big + small).confidence(0.7) == pytest.approx(0.6, abs=0.03)
+    assert fit_map(big + small, weights=[1.0] * 1050).confidence(0.7) > 0.85
+
+
+def test_a_signal_that_makes_answers_less_reliable_is_fitted_a_cost_and_a_harmless_one_none():
+    familiar = _generated("a", 800, 0.0, seed=3)
+    stale = _generated("a", 800, -1.5, seed=4, unfamiliar=["stale_baseline"])
+    few = _generated("a", 800, 0.0, seed=5, unfamiliar=["few_findings"])
+    fitted = fit_map([FitPoint(dataset="a", score=c.top_evidence_score, right=c.rank == 1, unfamiliar=c.unfamiliar)
+                      for c in familiar + stale + few])
+    assert fitted.costs["stale_baseline"] == pytest.approx(-1.5, abs=0.35)
+    assert -0.3 <= fitted.costs["few_findings"] <= 0.0
+    # Signals no fitting incident shows keep the documented default shrink.
+    assert fitted.costs["one_modality"] == pytest.approx(-0.5, abs=1e-6)
+
+
+def test_calibrate_prints_the_pooled_constants_and_a_leave_one_out_table(tmp_path, capsys):
+    cases = _generated("gameday", 120, 1.0, seed=6) + _generated("nezha", 30, -1.0, seed=7)
+    path = tmp_path / "eval.json"
+    path.write_text(build_report("b", cases).model_dump_json())
+    assert main([str(path)]) == 0
+    out = capsys.readouterr().out
+    assert 'FITTED_ON = "pooled: gameday, nezha"' in out and "SLOPE = " in out and "SIGNAL_COSTS = " in out
+    assert "| dataset | n | ECE in-sample (pooled fit) | ECE leave-one-out |" in out
+    assert "| gameday | 120 |" in out and "| nezha | 30 |" in out
+
+
+def test_the_eval_report_shows_the_left_out_ece_beside_the_in_sample_one():
+    cases = _generated("gameday", 120, 1.0, seed=8) + _generated("petshop", 40, -1.0, seed=9)
+    report = build_report("b", cases)
+    assert {f.dataset for f in report.calibration_fit} == {"gameday", "petshop"}
+    assert all(f.ece_left_out is not None and f.ece_in_sample is not None for f in report.calibration_fit)
+    markdown = to_markdown(report)
+    assert "ECE leave-one-out" in markdown and "| petshop | 40 |" in markdown

@@ -142,3 +142,16 @@ def test_the_case_records_whether_number_ones_path_fully_checks(tmp_path, path, 
         return Investigation(id="i", trigger=load_manifest(p).trigger, hypotheses=[top])
 
     assert evaluate_bundle(tmp_path, bundle, investigate).top_path_ok is expected
+
+
+def test_the_case_keeps_the_unfamiliar_signals_so_the_calibration_can_be_refitted(tmp_path):
+    bundle = make_bundle(tmp_path / "shop" / "db_down", GroundTruth(resource="db", cause="component"))
+
+    def investigate(p: Path) -> Investigation:
+        top = Hypothesis(id="h1", resource="db", cause="component", confidence=0.6, evidence_score=0.7, title="db",
+                         reasoning="r", unfamiliar=["one_modality", "stale_baseline"])
+        return Investigation(id="i", trigger=load_manifest(p).trigger, hypotheses=[top])
+
+    case = evaluate_bundle(tmp_path, bundle, investigate)
+    assert case.unfamiliar == ["one_modality", "stale_baseline"]
+    assert case.top_evidence_score == 0.7

@@ -242,7 +242,7 @@ def test_reported_confidence_is_the_calibrated_evidence_score_in_the_same_order(
     ranking = rank(findings, scope, TRIGGER)
     assert len(ranking.hypotheses) >= 2
     for h in ranking.hypotheses:
-        assert h.confidence == calibrated(h.evidence_score)
+        assert h.confidence == calibrated(h.evidence_score, unfamiliar=h.unfamiliar)
     scores = [h.evidence_score for h in ranking.hypotheses]
     assert scores == sorted(scores, reverse=True)
     assert [h.confidence for h in ranking.hypotheses] == sorted((h.confidence for h in ranking.hypotheses), reverse=True)

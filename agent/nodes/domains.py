@@ -13,14 +13,13 @@ must know that a resource was seen to be healthy, not merely unseen.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pandas as pd
 from langgraph.runtime import Runtime
 
 from domain.models import Domain, Finding, TimeWindow, Topology
 from agent.nodes.common import gap_finding, metrics_for, read_frames
 from agent.nodes.scope import ONSET_LOOKBACK, onset_lookback
+from agent.ranking.familiarity import stale
 from agent.state import Context, InvestigationState
 from tools.analysis.changes import LOOKBACK, change_findings, health_findings
 from tools.analysis.code_paths import code_path_findings, failing_call_findings
@@ -43,7 +42,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
     mine = frame[per_metric(frame["namespace"], frame["metric"], lambda m, ns: metric_domain(m, ns) == domain, bool)]
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
-        named_resources=scope.topology.ids(), stale_baseline=_stale(scope.baseline, scope.incident),
+        named_resources=scope.topology.ids(), stale_baseline=stale(scope.baseline, scope.incident),
         # Only an alarm that says how early the fault can have begun rules earlier runs out: the
         # default look-back is a guess, and a slow build-up before it is still worth showing.
         earliest_onset=(
@@ -58,14 +57,6 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
         findings += [observation] if observation else []
     in_window = frame["timestamp"] >= pd.Timestamp(scope.incident.start)
     return {"findings": findings, "notes": notes, "observed": sorted(frame.loc[in_window, "resource"].unique())}
-
-
-STALE_AFTER = timedelta(days=1)
-
-
-def _stale(baseline: TimeWindow, incident: TimeWindow) -> bool:
-    """A baseline recorded more than a day away from the incident (before or after)."""
-    return baseline.end < incident.start - STALE_AFTER or baseline.start > incident.end + STALE_AFTER
 
 
 def _change_findings(state: InvestigationState, runtime: Runtime[Context], domain: Domain) -> list[Finding]:

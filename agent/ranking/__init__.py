@@ -24,6 +24,7 @@ from agent.ranking.candidates import (
 )
 from agent.ranking.cause import cause_of
 from agent.ranking.explanation import DeterministicReasoner
+from agent.ranking.familiarity import familiarity
 from agent.ranking.path import checked_path
 from agent.ranking.scoring import (
     confidence, echoes as echoes_of, explains, failing_requests, quiet_alarm_factor, score, score_changes, share,
@@ -33,7 +34,7 @@ from agent.ranking.thresholds import (
 )
 from agent.reasoners.base import RankedCandidate, Reasoner, ReasoningRequest
 from agent.state import Scope
-from domain.models import Cause, Finding, Hypothesis, PathHop, Trigger
+from domain.models import Cause, Finding, Hypothesis, PathHop, Trigger, UnfamiliarSignal
 
 __all__ = ["ABSTAIN_BELOW", "Candidate", "Ranking", "cause_of", "confidence", "explains", "inferred", "rank", "share"]
 
@@ -55,6 +56,7 @@ def _strongest(findings: list[Finding]) -> str:
 
 def _ranked(
     cand: Candidate, rank: int, evidence: float, cause: Cause, entry: str, supported: bool, path: list[PathHop],
+    unfamiliar: list[UnfamiliarSignal],
 ) -> RankedCandidate:
     ordered = sorted(cand.symptoms + cand.health, key=lambda f: -f.score)
     changes = sorted(cand.changes, key=lambda f: -f.score)
@@ -63,7 +65,7 @@ def _ranked(
     if cause == "traffic" and demand:
         lead = demand[0]  # the title names what the category rests on: the demand that rose
     return RankedCandidate(
-        rank=rank, resource=cand.resource, cause=cause, confidence=calibrated(evidence), evidence_score=evidence,
+        rank=rank, resource=cand.resource, cause=cause, confidence=calibrated(evidence, unfamiliar=unfamiliar), evidence_score=evidence,
         supported=supported, is_entry=cand.resource == entry, anomaly=cand.anomaly, onset=cand.onset,
         explains=cand.explains, victim_of=cand.victim_of, victim=cand.victim, change=cand.change,
         recovered_at=cand.recovered_at, symptoms=[f.id for f in ordered], changes=[f.id for f in changes],
@@ -121,14 +123,20 @@ def rank(
         evidence = confidence(cand, runner_up if i == 0 else leads[0], trigger_anomalous)
         scores.append(min(evidence, scores[-1]) if scores else evidence)
     abstained = leads[0].score < SUPPORTED or scores[0] < ABSTAIN_BELOW
+    familiar = familiarity(findings, scope, trigger)
     ranked = [
         _ranked(cand, i + 1, evidence, cause_of(cand, topology, entry_demand), scope.entry,
                 supported=not abstained and cand.score >= SUPPORTED and evidence >= ABSTAIN_BELOW,
-                path=checked_path(topology, cand.resource, scope.entry, cands))
+                path=checked_path(topology, cand.resource, scope.entry, cands), unfamiliar=familiar.signals)
         for i, (cand, evidence) in enumerate(zip(leads, scores))
     ]
     reasoner = reasoner or DeterministicReasoner()
     hypotheses = reasoner.explain(ReasoningRequest(trigger=trigger, candidates=ranked, findings=findings, abstained=abstained))
+    why_lower = familiar.sentence()
+    hypotheses = [
+        h.model_copy(update={"unfamiliar": familiar.signals, "reasoning": f"{h.reasoning} {why_lower}" if why_lower else h.reasoning})
+        for h in hypotheses
+    ]
     if not abstained:
         return Ranking(hypotheses, False, None, ranked)
     # Shown as weak leads: the engineer may still want to look, but nothing is claimed.

@@ -141,7 +141,7 @@ def ground(
             title=(base.title if base else f"{proposed.resource}: {cause}") + origin,
             reasoning=proposed.reasoning, supporting_findings=valid, next_steps=proposed.next_steps[:6],
             contradicting_findings=base.contradicting_findings if base else [],
-            path=base.path if base else [],
+            path=base.path if base else [], unfamiliar=base.unfamiliar if base else [],
         )))
     proposed_order = [h for _, h in sorted(kept, key=lambda pair: pair[0])]
     proposed_order += [h for h in engine if h.resource not in seen]
