@@ -4,8 +4,8 @@
     python -m evals.calibrate out/eval.json [--prior-weight 3]
 
 Fits the map (Platt scaling plus one cost per unfamiliar signal; evals/calibration_fit.py) on
-the pooled dev data of every dataset in the eval JSON (petshop, nezha, gameday), each dataset
-weighing the same in total so that the 130 game days do not drown the 28 Nezha incidents. It
+the pooled dev data of every dataset in the eval JSON (petshop, nezha, gameday), every incident
+weighing the same (evals/calibration_fit.py says why not every dataset). It
 prints the constants to paste into agent/calibration.py and, per dataset, the expected
 calibration error (ECE) with the pooled map (in-sample) and with a map fitted on the other
 datasets only (leave-one-dataset-out): the second is the honest, out-of-sample number.
@@ -48,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     datasets = sorted({c.dataset for c in cases})
     counts = {d: sum(p.dataset == d for p in fit_points(cases)) for d in datasets}
-    print(f"fitted on {sum(counts.values())} proposed hypotheses, each dataset weighing the same "
+    print(f"fitted on {sum(counts.values())} proposed hypotheses, each weighing the same "
           f"({', '.join(f'{d} {n}' for d, n in counts.items())}):")
     print(f'FITTED_ON = "pooled: {", ".join(datasets)}"')
     print(f"SLOPE = {pooled.slope:.3f}\nINTERCEPT = {pooled.intercept:.3f}")
