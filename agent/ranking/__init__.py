@@ -98,8 +98,10 @@ def rank(
     if echoes:
         alarm_normal = []  # corroborated: the alarm saw a real shift, diluted
     for cand in pool:
-        score(cand, anomalous, topology, scope.entry, bool(alarm_normal), echoes)
+        # Before any scoring: whether a dependency's anomaly lasted decides what it explains.
         cand.recovered_at = recovery(cand)
+    for cand in pool:
+        score(cand, anomalous, topology, scope.entry, bool(alarm_normal), echoes, observed)
         if cand.recovered_at is not None:
             # Over before the data ends: less likely the cause of an alarm still firing.
             cand.score *= RECOVERED_DISCOUNT

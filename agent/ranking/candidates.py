@@ -246,6 +246,12 @@ def recovery(cand: Candidate) -> datetime | None:
     return max(ends)
 
 
+def observed_end(cand: Candidate) -> datetime | None:
+    """Where the candidate's metric data ends (its anomaly, if still going on, lasts until then)."""
+    ends = [d.observed_until for f in cand.symptoms if (d := metric(f)) is not None and d.observed_until is not None]
+    return max(ends, default=None)
+
+
 def demand_onset(cand: Candidate) -> datetime | None:
     """When the resource's request volume rose clearly, if it did."""
     onsets = [

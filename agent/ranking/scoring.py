@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from agent.ranking.candidates import Candidate, calls, deltas, limit_reached, magnitude, metric, tolerance
+from agent.ranking.candidates import (
+    Candidate, calls, deltas, limit_reached, magnitude, metric, observed_end, tolerance,
+)
 from agent.ranking.thresholds import (
-    ALARM_NORMAL_DISCOUNT, ANOMALOUS, CHANGE_WEIGHT, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
+    ALARM_NORMAL_DISCOUNT, ANOMALOUS, BLOCKED_ROUTE, CHANGE_WEIGHT, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
     MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE, VICTIM_DISCOUNT,
 )
 from domain.findings import LogDetails, TraceDetails
@@ -37,6 +39,27 @@ def share(cause: Candidate, effect: Candidate) -> float:
         return 0.0  # a shift in traffic alone explains no failure
     if cause.onset and effect.onset and cause.onset > effect.onset + tolerance(cause):
         return 0.0
+    return lasting(cause, effect) * _share_while_both(cause, effect)
+
+
+def lasting(cause: Candidate, effect: Candidate) -> float:
+    """The share of the effect's anomalous time that the cause's anomaly lasted through, in [0, 1].
+
+    A cause that ended by itself (`recovered_at`) cannot account for what its effect does
+    after it: a blip that was over before its caller's trouble began explains none of it,
+    one that covered half of it at most half. 1 when the cause is still going on, or when
+    either span is unknown."""
+    if cause.recovered_at is None or effect.onset is None:
+        return 1.0
+    end = effect.recovered_at or observed_end(effect)
+    cause_end = cause.recovered_at + tolerance(cause)
+    if end is None or end <= effect.onset or cause_end >= end:
+        return 1.0
+    covered = (cause_end - max(effect.onset, cause.onset or effect.onset)).total_seconds()
+    return max(0.0, min(1.0, covered / (end - effect.onset).total_seconds()))
+
+
+def _share_while_both(cause: Candidate, effect: Candidate) -> float:
     mine, theirs = deltas(cause), deltas(effect)
     common = [k for k in mine if k in theirs and theirs[k] > 0]
     if not common:
@@ -73,15 +96,41 @@ def uncomparable(cause: Candidate, effect: Candidate) -> float:
     return UNCOMPARABLE * min(1.0, mine / theirs)
 
 
-def explains(cause: Candidate, effect: Candidate, anomalous: dict[str, Candidate], topology: Topology) -> float:
+def explains(
+    cause: Candidate, effect: Candidate, anomalous: dict[str, Candidate], topology: Topology,
+    observed: set[str] | None = None,
+) -> float:
     """`share` along the graph: a cause reaches an effect through the resources in between,
-    so it must also account for at least one anomalous resource on the way."""
+    so it must also account for at least one anomalous resource on the way.
+
+    `observed`: resources with telemetry of their own. When every route from the cause up to
+    the effect passes a resource that was observed and showed no shift, the failure would have
+    travelled through something seen healthy: the claim is discounted (BLOCKED_ROUTE)."""
     direct = share(cause, effect)
     between = topology.upstream(cause.resource) & topology.downstream(effect.resource)
     hops = [anomalous[r] for r in between if r in anomalous and r != cause.resource]
-    if not hops:
-        return direct
-    return min(direct, max(share(cause, hop) for hop in hops))
+    value = min(direct, max(share(cause, hop) for hop in hops)) if hops else direct
+    if observed is not None and value > 0 and not _open_route(cause.resource, effect.resource, topology, anomalous, observed):
+        value *= BLOCKED_ROUTE
+    return value
+
+
+def _open_route(
+    cause: str, effect: str, topology: Topology, anomalous: dict[str, Candidate], observed: set[str]
+) -> bool:
+    """Whether some chain of callers leads from `cause` to `effect` through resources that are
+    anomalous or have no telemetry of their own (so could not be seen healthy)."""
+    frontier, seen = [cause], {cause}
+    while frontier:
+        node = frontier.pop()
+        for caller in topology.callers(node):
+            if caller == effect:
+                return True
+            if caller in seen or (caller in observed and caller not in anomalous):
+                continue
+            seen.add(caller)
+            frontier.append(caller)
+    return False
 
 
 def score_changes(
@@ -112,12 +161,13 @@ def score_changes(
 
 def score(
     cand: Candidate, anomalous: dict[str, Candidate], topology: Topology, entry: str,
-    alarm_normal: bool = False, echoes: dict[str, Candidate] | None = None,
+    alarm_normal: bool = False, echoes: dict[str, Candidate] | None = None, observed: set[str] | None = None,
 ) -> None:
     """Set `cand.score` (and what it is made of: victim, explains, explains_alarm).
 
     `alarm_normal`: the alarmed metric showed no sustained shift against its baseline.
-    `echoes`: the dependencies whose shift the alarmed metric echoed faintly (see `echoes`)."""
+    `echoes`: the dependencies whose shift the alarmed metric echoed faintly (see `echoes`).
+    `observed`: the resources with telemetry of their own (see `explains`)."""
     below = topology.downstream(cand.resource)
     above = topology.upstream(cand.resource)
     # Victim: an anomalous dependency that accounts for our anomaly.
@@ -130,18 +180,18 @@ def score(
     # Resources whose only anomaly is less traffic are consequences, not symptoms to explain.
     others = [r for r, c in anomalous.items() if r != cand.resource and c.fault >= ANOMALOUS]
     cand.explains = (
-        sum(explains(cand, anomalous[r], anomalous, topology) for r in others if r in above) / len(others)
+        sum(explains(cand, anomalous[r], anomalous, topology, observed) for r in others if r in above) / len(others)
         if others else 1.0
     )
     # Above all, a root cause must explain what paged: the alarmed resource.
     if cand.resource == entry:
         cand.explains_alarm = 1.0
     elif entry in above and entry in anomalous:
-        cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology)
+        cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology, observed)
     elif echoes:
         # The alarm barely moved but echoed these dependencies: explaining one explains the alarm.
         cand.explains_alarm = max(
-            1.0 if r == cand.resource else explains(cand, echo, anomalous, topology) if r in above else 0.0
+            1.0 if r == cand.resource else explains(cand, echo, anomalous, topology, observed) if r in above else 0.0
             for r, echo in echoes.items()
         )
     elif entry in above and alarm_normal:

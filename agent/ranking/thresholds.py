@@ -41,6 +41,11 @@ DEFAULT_PERIOD_S = 60
 TRAFFIC_WEIGHT = 0.5
 # Credit a cause gets for an effect it moved no common metric with: timing fits, size unknown.
 UNCOMPARABLE = 0.5
+# What is left of a cause's share of an effect when every route between them passes a
+# resource that had telemetry and showed no shift: half, as for magnitudes that cannot be
+# compared. The healthy hop is evidence against the propagation, not proof: its telemetry may
+# not cover the signal that travelled (a queue's depth, a CPU-only service).
+BLOCKED_ROUTE = 0.5
 # How much being a victim discounts: a candidate whose dependency fully explains it keeps a
 # fifth of its anomaly (it may still be a second fault), not none.
 VICTIM_DISCOUNT = 0.8
