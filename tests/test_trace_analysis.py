@@ -178,3 +178,45 @@ def test_no_incident_spans_no_findings() -> None:
     baseline = _chain(BASE_T0, prefix="b")
     assert service_trace_findings(baseline.iloc[0:0], baseline) == []
     assert edge_trace_findings(baseline.iloc[0:0], baseline) == []
+
+
+def _late(fault: dict, *, client_span: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A baseline, and an incident window whose last third (from INC_T0 + 10 min) has `fault`:
+    the window's median span is still a normal one."""
+    baseline = _chain(BASE_T0, prefix="b", client_span=client_span)
+    normal = [_chain(INC_T0 + timedelta(minutes=5 * k), prefix=f"n{k}", client_span=client_span) for k in range(2)]
+    faulty = _chain(INC_T0 + timedelta(minutes=10), prefix="f", client_span=client_span, **fault)
+    return baseline, pd.concat([*normal, faulty], ignore_index=True)
+
+
+def test_network_time_that_grows_late_in_the_window_is_found_on_the_edge() -> None:
+    baseline, incident = _late({"net_ms": 120.0}, client_span=True)
+    findings = edge_trace_findings(incident, baseline)
+    assert _signals(findings) == {("api", "network gap from web")}
+    assert findings[0].onset >= INC_T0 + timedelta(minutes=10)
+
+
+def test_a_caller_that_loses_time_towards_several_callees_does_not_blame_them() -> None:
+    # web calls api and cache through client spans; from minute 10 both calls take 120 ms
+    # longer between web and the callee, and no other caller calls either: web itself (a
+    # CPU-starved caller, its own network) is what the slow calls have in common.
+    def two_callees(t0: datetime, prefix: str, net_ms: float) -> pd.DataFrame:
+        api = _chain(t0, prefix=prefix, client_span=True, net_ms=net_ms)
+        cache = api.copy()
+        cache = cache[cache["service"] != "db"]
+        cache["service"] = cache["service"].replace({"api": "cache"})
+        cache["span_id"] = cache["span_id"] + "-c"
+        cache["parent_id"] = cache["parent_id"].where(cache["parent_id"].isna(), cache["parent_id"] + "-c")
+        cache["trace_id"] = cache["trace_id"] + "-c"
+        return pd.concat([api, cache], ignore_index=True)
+
+    baseline = two_callees(BASE_T0, "b", 2.0)
+    incident = pd.concat([
+        two_callees(INC_T0, "n0", 2.0), two_callees(INC_T0 + timedelta(minutes=5), "n1", 2.0),
+        two_callees(INC_T0 + timedelta(minutes=10), "f", 120.0),
+    ], ignore_index=True)
+    assert edge_trace_findings(incident, baseline) == []
+    # One of the two alone is that edge's network, as before.
+    alone = incident[~incident["service"].eq("cache") & ~incident["trace_id"].str.endswith("-c")]
+    base_alone = baseline[~baseline["trace_id"].str.endswith("-c")]
+    assert _signals(edge_trace_findings(alone, base_alone)) == {("api", "network gap from web")}
