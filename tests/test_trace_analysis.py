@@ -220,3 +220,13 @@ def test_a_caller_that_loses_time_towards_several_callees_does_not_blame_them() 
     alone = incident[~incident["service"].eq("cache") & ~incident["trace_id"].str.endswith("-c")]
     base_alone = baseline[~baseline["trace_id"].str.endswith("-c")]
     assert _signals(edge_trace_findings(alone, base_alone)) == {("api", "network gap from web")}
+
+
+def test_choosing_the_best_of_several_stretches_is_corrected_for_the_choice() -> None:
+    from tools.analysis.traces import _looked_at
+
+    # A z of 4 found by looking at ten stretches is as likely as a z of about 3.4 looked at once.
+    assert 3.3 < _looked_at(4.0, 10) < 3.5
+    # One look is no correction; a stronger shift stays stronger after it.
+    assert _looked_at(4.0, 1) == 4.0
+    assert _looked_at(5.0, 10) > _looked_at(4.0, 10)

@@ -17,6 +17,7 @@ and error rates by a smoothed binomial z-score.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 
 import pandas as pd
 
@@ -24,6 +25,7 @@ from domain.findings import TraceDetails
 from domain.models import Evidence, Finding
 from tools.analysis.metrics import Z_ONSET, z_to_score
 
+_NORMAL = NormalDist()
 MIN_SPANS = 5  # fewer incident spans than this for a service say nothing reliable
 
 
@@ -87,18 +89,34 @@ def _tail_shift(spans: pd.DataFrame, column: str, baseline: pd.Series) -> tuple[
 
     Tails are compared by shift x sqrt(spans), as a scan for a change in the mean weighs a
     longer stretch more: a shift as large over more spans is better evidence, so a window
-    slow throughout keeps all its spans and a late fault keeps the stretch since its onset."""
+    slow throughout keeps all its spans and a late fault keeps the stretch since its onset.
+    Picking the best of several tails is several tests: the shift a tail shows is corrected
+    for their number (Bonferroni, `_looked_at`), and never counts for less than the whole
+    window's own shift."""
     ordered = spans.sort_values("start")
-    best, best_z, best_tail = float("-inf"), 0.0, ordered
-    for share in TAIL_SHARES:
+    whole = _robust_shift(ordered[column], baseline)
+    best, best_z, best_tail, looks = whole * math.sqrt(len(ordered)), whole, ordered, 1
+    for share in TAIL_SHARES[1:]:
         size = int(round(len(ordered) * share))
         if size < MIN_SPANS:
             break
+        looks += 1
         tail = ordered.iloc[len(ordered) - size:]
         z = _robust_shift(tail[column], baseline)
         if z * math.sqrt(size) > best:
             best, best_z, best_tail = z * math.sqrt(size), z, tail
-    return best_z, best_tail
+    if best_tail is ordered:
+        return whole, ordered
+    return max(whole, _looked_at(best_z, looks)), best_tail
+
+
+def _looked_at(z: float, looks: int) -> float:
+    """The z-score whose one-sided p-value is `looks` times that of `z` (Bonferroni)."""
+    if z <= 0 or looks <= 1:
+        return z
+    p = min(0.5, looks * _NORMAL.cdf(-z))
+    # Past z of about 8 the tail probability underflows to 0, where the correction is negligible.
+    return max(0.0, -_NORMAL.inv_cdf(p)) if p > 0 else z
 
 
 def _rate_z(k_inc: int, n_inc: int, k_base: int, n_base: int) -> float:
