@@ -7,6 +7,7 @@ import pandas as pd
 from domain.findings import GapDetails
 from domain.models import Domain, Evidence, Finding, TimeWindow
 from agent.state import Scope
+from tools.analysis.resolution import standard_resolution
 from tools.clean import clean_metric_points
 from tools.envelope import ToolResult
 from tools.source import TelemetrySource
@@ -58,6 +59,9 @@ def metrics_for(source: TelemetrySource, scope: Scope, domain: Domain):
     else:
         frame = present[0] if present else pd.DataFrame()
     frame, note = clean_metric_points(frame)
+    if note:
+        notes.append(f"metrics: {note}")
+    frame, note = standard_resolution(frame)
     if note:
         notes.append(f"metrics: {note}")
     return frame, gaps, notes
