@@ -81,6 +81,10 @@ class Scope(BaseModel):
     )
     entry: str
     resources: list[str] = Field(description="the entry resource and everything it depends on")
+    neighbours: list[str] = Field(
+        default_factory=list,
+        description="other callers of what the entry depends on: the load they send may be what fails it",
+    )
     topology: Topology
 
 

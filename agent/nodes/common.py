@@ -46,13 +46,15 @@ def read_frames(
 
 
 def metrics_for(source: TelemetrySource, scope: Scope, domain: Domain):
-    """Baseline and incident metric points of the scope's resources (one frame), gaps, notes."""
+    """Baseline and incident metric points of the scope's resources and neighbours (one frame), gaps, notes."""
     windows = [scope.baseline, scope.incident]
     if scope.baseline.end >= scope.incident.start and scope.incident.end >= scope.baseline.start:
         # Touching or overlapping windows: one read of their union has no duplicates to
         # remove (drop_duplicates over millions of rows was most of the time and memory).
         windows = [TimeWindow(start=min(w.start for w in windows), end=max(w.end for w in windows))]
-    frames, gaps, notes = read_frames(lambda w: source.metrics(w, scope.resources), windows, domain)
+    # The neighbours' metrics too: the ranking reads their request volume (a noisy neighbour).
+    resources = [*scope.resources, *scope.neighbours]
+    frames, gaps, notes = read_frames(lambda w: source.metrics(w, resources), windows, domain)
     present = [f for f in frames if f is not None and not f.empty]
     if len(present) > 1:
         frame = pd.concat(present, ignore_index=True).drop_duplicates()

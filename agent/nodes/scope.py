@@ -49,6 +49,20 @@ def neighbourhood(topology: Topology, entry: str) -> list[str]:
     return [entry, *sorted(topology.downstream(entry))]
 
 
+def neighbours(topology: Topology, entry: str, resources: list[str]) -> list[str]:
+    """The other callers of what the entry depends on (a sibling service that uses the same
+    database): a noisy neighbour's load is a cause that lies outside the entry's dependencies.
+    The entry's own callers are not neighbours: they send the alarm's traffic. An Availability
+    Zone is a placement rather than a service that is called: every resource in it would be
+    its "caller", so zones bring in no neighbours."""
+    inside = set(resources)
+    placements = {r.id for r in topology.resources if r.type.endswith("AvailabilityZone")}
+    return sorted({
+        caller for resource in inside - placements - {entry} for caller in topology.callers(resource)
+        if caller not in inside
+    })
+
+
 def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     source = runtime.context.source
     notes: list[str] = []
@@ -66,10 +80,11 @@ def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
         if split - incident.start >= ONSET_LOOKBACK and not (baseline.start <= incident.start < baseline.end)
         else None
     )
+    resources = neighbourhood(topology, entry)
     return {
         "scope": Scope(
             incident=incident, baseline=baseline, pre_incident=pre_incident, entry=entry,
-            resources=neighbourhood(topology, entry), topology=topology,
+            resources=resources, neighbours=neighbours(topology, entry, resources), topology=topology,
         ),
         "notes": notes,
     }

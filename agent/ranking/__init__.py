@@ -25,6 +25,7 @@ from agent.ranking.candidates import (
 from agent.ranking.cause import cause_of
 from agent.ranking.explanation import DeterministicReasoner
 from agent.ranking.familiarity import familiarity
+from agent.ranking.load import load_sources
 from agent.ranking.path import checked_path
 from agent.ranking.scoring import (
     confidence, echoes as echoes_of, explains, failing_requests, quiet_alarm_factor, score, score_changes, share,
@@ -68,7 +69,8 @@ def _ranked(
         rank=rank, resource=cand.resource, cause=cause, confidence=calibrated(evidence, unfamiliar=unfamiliar), evidence_score=evidence,
         supported=supported, is_entry=cand.resource == entry, anomaly=cand.anomaly, onset=cand.onset,
         explains=cand.explains, victim_of=cand.victim_of, victim=cand.victim, change=cand.change,
-        recovered_at=cand.recovered_at, symptoms=[f.id for f in ordered], changes=[f.id for f in changes],
+        recovered_at=cand.recovered_at, loads=cand.loads, loaded_by=cand.loaded_by,
+        symptoms=[f.id for f in ordered], changes=[f.id for f in changes],
         lead=lead.id if lead else None,
         supporting_findings=[f.id for f in ordered[:CITED_SYMPTOMS]] + [f.id for f in changes[:CITED_CHANGES] if f.score > 0],
         path=path,
@@ -105,6 +107,12 @@ def rank(
         if cand.recovered_at is not None:
             # Over before the data ends: less likely the cause of an alarm still firing.
             cand.score *= RECOVERED_DISCOUNT
+    # Who else calls a failing dependency: a neighbour's extra requests may be why it fails.
+    neighbours = {r: c for r, c in collect(findings, scope.model_copy(update={"resources": scope.neighbours})).items()
+                  if r in set(scope.neighbours)}
+    sources = load_sources(neighbours, anomalous, cands, topology)
+    pool.extend(sources)
+    cands.update({c.resource: c for c in sources})
     if alarm_normal:
         # The metric that paged barely moved against its baseline: a false alarm is likely,
         # so every candidate needs proportionally stronger evidence of its own.
@@ -129,7 +137,7 @@ def rank(
     ranked = [
         _ranked(cand, i + 1, evidence, cause_of(cand, topology, entry_demand), scope.entry,
                 supported=not abstained and cand.score >= SUPPORTED and evidence >= ABSTAIN_BELOW,
-                path=checked_path(topology, cand.resource, scope.entry, cands), unfamiliar=familiar.signals)
+                path=checked_path(topology, cand.resource, scope.entry, cands, loads=cand.loads), unfamiliar=familiar.signals)
         for i, (cand, evidence) in enumerate(zip(leads, scores))
     ]
     reasoner = reasoner or DeterministicReasoner()

@@ -36,6 +36,8 @@ class Candidate:
     change: float = 0.0
     score: float = 0.0
     recovered_at: datetime | None = None  # when its anomaly ended by itself, if it did
+    loads: str | None = None  # a neighbour: the failing dependency its extra requests explain (load.py)
+    loaded_by: str | None = None  # the neighbour whose extra requests explain this one's failure
 
 
 def metric(f: Finding) -> MetricDetails | None:

@@ -21,6 +21,8 @@ def cause_of(cand: Candidate, topology: Topology, entry_demand: datetime | None)
     `entry_demand`: when the request volume at the entry point (where users' requests come
     in) rose clearly, if it did.
     """
+    if cand.loads:
+        return "traffic"  # a neighbour's extra requests fail a dependency (load.py)
     if cand.change >= CHANGE_CAUSE:
         return "change"
     strongest = sorted(cand.symptoms + cand.health, key=lambda f: -f.score)[:CAUSE_FINDINGS]

@@ -73,7 +73,7 @@ def reasoning(cand: RankedCandidate, findings: dict[str, Finding]) -> str:
         parts.append(f"{cand.resource} is anomalous{when} in {len(ordered)} finding(s) across {', '.join(kinds)} (combined {cand.anomaly:.2f}).")
     if cand.change > 0 and changes:
         parts.append(_change_timing(cand, changes[0]) + f": {changes[0].summary}.")
-    if cand.cause in _WHY:
+    if cand.cause in _WHY and not cand.loads:
         parts.append(_WHY[cand.cause])
     if cand.recovered_at is not None:
         parts.append(f"Its anomaly ended by itself at {cand.recovered_at:%H:%M} UTC with no change or health event "
@@ -83,6 +83,17 @@ def reasoning(cand: RankedCandidate, findings: dict[str, Finding]) -> str:
             f"It accounts for {cand.explains:.0%} of the other anomalous resources (through those that depend on it)."
             if cand.explains > 0 else "It accounts for none of the other anomalous resources."
         )
+    if cand.loads:
+        parts.append(
+            f"It also calls {cand.loads}, a dependency of the alarmed resource, and sent clearly more requests "
+            f"from {cand.onset:%H:%M} UTC, no later than {cand.loads} began to fail, while the alarm's side sent "
+            f"no more than usual: its load is the likeliest reason {cand.loads} fails."
+            if cand.onset else f"Its extra requests are the likeliest reason {cand.loads} fails."
+        )
+        return " ".join(parts)
+    if cand.loaded_by:
+        parts.append(f"Its other caller {cand.loaded_by} sent clearly more requests no later than it began to fail: "
+                     "it may be failing under that load, so it is discounted.")
     if cand.victim_of and cand.victim >= VICTIM_PROSE:
         parts.append(f"Its dependency {cand.victim_of} is anomalous too (from no later), so it may be a victim: discounted.")
     elif cand.victim_of:

@@ -65,9 +65,22 @@ def route(topology: Topology, root: str, entry: str, cands: dict[str, Candidate]
     return None
 
 
-def checked_path(topology: Topology, root: str, entry: str, cands: dict[str, Candidate]) -> list[PathHop]:
+def checked_path(
+    topology: Topology, root: str, entry: str, cands: dict[str, Candidate], loads: str | None = None,
+) -> list[PathHop]:
     """The hypothesis's path with its marks (see the module doc). A root the entry does not reach
-    in the topology gets [root, entry], its missing edge marked."""
+    in the topology gets [root, entry], its missing edge marked. A neighbour whose load fails a
+    dependency (`loads`, see load.py) starts the path, followed by that dependency's route: its
+    hop's edge is its own call to the dependency."""
+    if loads is not None:
+        rest = route(topology, loads, entry, cands) or [loads, entry]
+        hops = checked_path(topology, loads, entry, cands) if rest[0] == loads else []
+        own = cands.get(root)
+        first = PathHop(
+            resource=root, finding_id=(_strongest(own).id if _strongest(own) else None), onset=own.onset if own else None,
+            edge=loads in topology.callees(root), significant=_shifted(own), in_time=True,
+        )
+        return [first, *hops]
     resources = route(topology, root, entry, cands) or [root, entry]
     hops: list[PathHop] = []
     below: tuple[datetime, Candidate] | None = None  # the nearest hop underneath with a known onset
