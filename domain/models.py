@@ -88,6 +88,10 @@ class Topology(Model):
     def ids(self) -> set[str]:
         return {r.id for r in self.resources}
 
+    def zones(self) -> list[Resource]:
+        """The resources that stand for an Availability Zone (a placement, not a called service)."""
+        return [r for r in self.resources if r.type.endswith("AvailabilityZone")]
+
     def get(self, resource_id: str) -> Resource | None:
         return next((r for r in self.resources if r.id == resource_id), None)
 

@@ -81,10 +81,7 @@ def _spans(state: InvestigationState, runtime: Runtime[Context], domain: Domain)
 
 def _zones(topology: Topology) -> dict[str, str]:
     """Availability Zone name -> the topology resource that stands for it."""
-    return {
-        r.attributes.get("availability_zone", r.id): r.id
-        for r in topology.resources if r.type.endswith("AvailabilityZone")
-    }
+    return {r.attributes.get("availability_zone", r.id): r.id for r in topology.zones()}
 
 
 def _merge(*parts: dict) -> dict:

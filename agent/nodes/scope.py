@@ -56,7 +56,7 @@ def neighbours(topology: Topology, entry: str, resources: list[str]) -> list[str
     Zone is a placement rather than a service that is called: every resource in it would be
     its "caller", so zones bring in no neighbours."""
     inside = set(resources)
-    placements = {r.id for r in topology.resources if r.type.endswith("AvailabilityZone")}
+    placements = {r.id for r in topology.zones()}
     return sorted({
         caller for resource in inside - placements - {entry} for caller in topology.callers(resource)
         if caller not in inside
