@@ -604,6 +604,28 @@ def test_requests_failing_below_a_quiet_alarm_corroborate_it() -> None:
     assert uncorroborated.abstained
 
 
+def _lines_per_call(resource: str, score: float, direction: str) -> Finding:
+    signal = f"log lines per call {direction}"
+    return Finding(
+        id=Finding.make_id("log", resource, signal), domain="application", kind="log", resource=resource, signal=signal,
+        summary=f"{resource} writes {'fewer' if direction == 'down' else 'more'} log lines per call", onset=_at(0),
+        score=score, direction=direction, evidence=Evidence(details=LogDetails(test="lines_per_call")),
+    )
+
+
+def test_calls_cut_short_below_a_quiet_alarm_corroborate_it() -> None:
+    # An exception part-way through api's requests: each call now stops before its usual log
+    # lines, nothing new is logged. Per call, like an error rate: the alarm saw a real fault.
+    topology = _topology([("alb", "api"), ("alb", "worker")])
+    cut_short = [_alarm_normal(), _lines_per_call("api", 0.8, "down"), _metric("worker", "Latency", 0.7, 0)]
+    ranking = rank(cut_short, _scope(topology), TRIGGER)
+    assert not ranking.abstained
+    assert ranking.hypotheses[0].resource == "api"
+    # A longer code path (more lines per call: a retry loop, debug logging) is not a failure.
+    longer = [_alarm_normal(), _lines_per_call("api", 0.8, "up"), _metric("worker", "Latency", 0.7, 0)]
+    assert rank(longer, _scope(topology), TRIGGER).abstained
+
+
 def test_failing_requests_outside_the_alarms_neighbourhood_corroborate_nothing() -> None:
     topology = _topology([("alb", "api"), ("batch", "queue")])
     ranking = rank([_alarm_normal(), _log_errors("queue", 0.9, 0), _metric("api", "Latency", 0.7, 0)], _scope(topology), TRIGGER)

@@ -238,7 +238,8 @@ def failing_requests(
     alarm_normal: list[Finding], cands: dict[str, Candidate], topology: Topology, entry: str
 ) -> dict[str, Candidate]:
     """The alarmed resource or its dependencies whose own requests fail, by their logs or spans:
-    a share of calls that log an error, an error rate, errors in their own spans.
+    a share of calls that log an error, an error rate, errors in their own spans, calls whose
+    code path was cut short (fewer log lines per call).
 
     An alarm's metric is one view of the system: a latency percentile at the front can stay put
     while a dependency fails a tenth of the calls it serves (fast failures, retries, a fallback
@@ -257,7 +258,14 @@ def failing_requests(
 
 def _fails_requests(f: Finding) -> bool:
     details = f.evidence.details
-    if f.score < ANOMALOUS or f.direction == "down":
+    if f.score < ANOMALOUS:
+        return False
+    if isinstance(details, LogDetails) and details.test == "lines_per_call":
+        # Calls that leave fewer of their usual log lines end part-way through: an exception
+        # or an early return cuts the code path short. Measured per call, like an error rate,
+        # so neither request volume nor latency noise moves it.
+        return f.direction == "down"
+    if f.direction == "down":
         return False
     if isinstance(details, LogDetails):
         return details.test in ("calls_with_errors", "error_rate")
