@@ -446,14 +446,28 @@ def test_a_lone_blip_that_recovered_by_itself_is_not_claimed_as_a_root_cause() -
     assert lone_api.evidence_score < still.hypotheses[0].evidence_score
 
 
-def test_a_recovery_after_a_change_is_not_mistaken_for_a_blip() -> None:
-    # A deploy at minute -2, errors until minute 6 (perhaps rolled back): the change explains it.
+def test_a_recovery_brought_by_a_rollback_is_not_mistaken_for_a_blip() -> None:
+    # A deploy at minute -2, errors until minute 6, rolled back at minute 5: the errors did not
+    # end by themselves, and the deploy explains them.
     topology = _topology([("alb", "api")])
     findings = [_ended("alb", ALARM_METRIC, 0.99, 1, 30, 30), _ended("api", "Errors", 0.9, 0, 6, 30),
-                _change("api", "UpdateService", -2, 0.95)]
+                _change("api", "UpdateService", -2, 0.95), _change("api", "StopDeployment", 5, 0.0)]
     ranking = rank(findings, _scope(topology), TRIGGER)
     assert ranking.hypotheses[0].resource == "api"
     assert "transient" not in ranking.hypotheses[0].reasoning
+
+
+def test_trouble_that_ended_with_the_change_still_in_place_still_reads_as_a_blip() -> None:
+    # The same deploy, but nothing reverted it and the errors stopped anyway: what a change
+    # breaks stays broken, so the change does not make the blip a lasting fault.
+    topology = _topology([("alb", "api")])
+    kept = [_ended("alb", ALARM_METRIC, 0.99, 1, 30, 30), _ended("api", "Errors", 0.9, 0, 6, 30),
+            _change("api", "UpdateService", -2, 0.95)]
+    rolled_back = [*kept, _change("api", "StopDeployment", 5, 0.0)]
+    api = next(h for h in rank(kept, _scope(topology), TRIGGER).hypotheses if h.resource == "api")
+    fixed = next(h for h in rank(rolled_back, _scope(topology), TRIGGER).hypotheses if h.resource == "api")
+    assert "transient" in api.reasoning
+    assert api.evidence_score < fixed.evidence_score
 
 
 def test_latency_of_outgoing_calls_is_not_the_callers_own_failure() -> None:

@@ -232,9 +232,14 @@ def tolerance(cand: Candidate) -> timedelta:
 
 def recovery(cand: Candidate) -> datetime | None:
     """When the candidate's anomaly ended by itself: every symptom was followed by a stretch of
-    normal data (RECOVERY_MARGIN, RECOVERY_POINTS), and no change or health event marks the resource.
-    None when any symptom has no known end (log and trace findings) or was still going on."""
-    if not cand.symptoms or cand.health or cand.change > 0:
+    normal data (RECOVERY_MARGIN, RECOVERY_POINTS), no health event marks the resource and no
+    change on it came while it was anomalous (a rollback or a fix: then it did not end by itself).
+    None when any symptom has no known end (log and trace findings) or was still going on.
+
+    A change before the onset does not stop a recovery from counting: what a change breaks
+    stays broken until someone reverts it, so trouble that ended with the change still in
+    place is less likely to be the change's doing, not more."""
+    if not cand.symptoms or cand.health:
         return None
     ends = []
     for f in cand.symptoms:
@@ -245,7 +250,11 @@ def recovery(cand: Candidate) -> datetime | None:
         if details.observed_until - details.until < max(RECOVERY_MARGIN, RECOVERY_POINTS * step):
             return None
         ends.append(details.until)
-    return max(ends)
+    end = max(ends)
+    # A change after the onset and no later than the end (a rollback, a fix) ended it.
+    if any(f.onset and (cand.onset is None or f.onset > cand.onset) and f.onset <= end + tolerance(cand) for f in cand.changes):
+        return None
+    return end
 
 
 def observed_end(cand: Candidate) -> datetime | None:
