@@ -74,6 +74,7 @@ class LogDetails(_Details):
         default=None, description="stable key of the template: its first line as masked, which more data does not change"
     )
     template: str | None = Field(default=None, description="the mined template text (grows more general with more data)")
+    error: bool = Field(default=False, description="the template is an error line (error level, an exception, a failure word)")
     exception_class: str | None = None
     exception_message: str | None = None
     constraint: ConstraintKind | None = None

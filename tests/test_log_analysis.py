@@ -98,6 +98,8 @@ def test_a_new_exception_in_one_service_is_found_there_only() -> None:
     assert top.evidence.unit == "lines/min"
     assert top.evidence.details.exception_class == "java.lang.IllegalStateException"
     assert str(top.evidence.details.exception_message).startswith("stock pool exhausted")
+    # The ranking reads this flag, not the signal's words, to know requests fail there.
+    assert top.evidence.details.error
     assert top.evidence.details.incident_count == 20 and top.evidence.details.baseline_count == 0
     assert top.evidence.sample_logs[0].startswith("ERROR c.e.OrderService - reserve failed for order 5000")
     assert len(top.evidence.sample_logs) == 3
@@ -330,3 +332,13 @@ def test_summaries_quote_the_message_not_the_header_the_application_writes() -> 
     assert "'ERROR [reserve][No stock for item]'" in top.summary
     assert "TraceID" not in top.summary
     assert "TraceID" in top.signal  # the signal keeps the whole template: ids stay distinct
+
+
+def test_a_new_info_template_is_not_flagged_as_an_error() -> None:
+    # A new code path that logs at INFO (a feature flag turned on) is new, but not a failure.
+    baseline = steady("A", T0, 10) + steady("B", T0, 10)
+    incident = steady("A", INC_START, 5) + steady("B", INC_START, 5)
+    incident += emit("B", lambda i: f"INFO c.e.Recommender - served suggestion set {7000 + i}",
+                     INC_START + timedelta(seconds=60), 20, 10, trace_prefix="new")
+    new = [f for f in run(baseline, incident) if f.evidence.details.test == "new"]
+    assert new and all(f.resource == "B" and not f.evidence.details.error for f in new)

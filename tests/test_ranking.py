@@ -640,6 +640,26 @@ def test_calls_cut_short_below_a_quiet_alarm_corroborate_it() -> None:
     assert rank(longer, _scope(topology), TRIGGER).abstained
 
 
+def _new_template(resource: str, score: float, *, error: bool) -> Finding:
+    signal = f"new {'error ' if error else ''}template"
+    return Finding(
+        id=Finding.make_id("log", resource, signal), domain="application", kind="log", resource=resource, signal=signal,
+        summary=f"{resource} started logging a template", onset=_at(0), score=score, direction="up",
+        evidence=Evidence(details=LogDetails(test="new", error=error)),
+    )
+
+
+def test_a_new_error_template_below_a_quiet_alarm_corroborates_it() -> None:
+    # api starts logging an error it never logged before while the alarm's percentile stays
+    # put: requests fail there, as an error rate would show. A new info line is not a failure.
+    topology = _topology([("alb", "api"), ("alb", "worker")])
+    errors = rank([_alarm_normal(), _new_template("api", 0.8, error=True), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
+    assert not errors.abstained
+    assert errors.hypotheses[0].resource == "api"
+    info = rank([_alarm_normal(), _new_template("api", 0.8, error=False), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
+    assert info.abstained
+
+
 def test_failing_requests_outside_the_alarms_neighbourhood_corroborate_nothing() -> None:
     topology = _topology([("alb", "api"), ("batch", "queue")])
     ranking = rank([_alarm_normal(), _log_errors("queue", 0.9, 0), _metric("api", "Latency", 0.7, 0)], _scope(topology), TRIGGER)

@@ -238,8 +238,8 @@ def failing_requests(
     alarm_normal: list[Finding], cands: dict[str, Candidate], topology: Topology, entry: str
 ) -> dict[str, Candidate]:
     """The alarmed resource or its dependencies whose own requests fail, by their logs or spans:
-    a share of calls that log an error, an error rate, errors in their own spans, calls whose
-    code path was cut short (fewer log lines per call).
+    a share of calls that log an error, an error rate, an error template new or more frequent,
+    errors in their own spans, calls whose code path was cut short (fewer log lines per call).
 
     An alarm's metric is one view of the system: a latency percentile at the front can stay put
     while a dependency fails a tenth of the calls it serves (fast failures, retries, a fallback
@@ -268,5 +268,6 @@ def _fails_requests(f: Finding) -> bool:
     if f.direction == "down":
         return False
     if isinstance(details, LogDetails):
-        return details.test in ("calls_with_errors", "error_rate")
+        # An error template that is new or more frequent counts as an error rate does, per template.
+        return details.test in ("calls_with_errors", "error_rate") or (details.test in ("new", "spike") and details.error)
     return isinstance(details, TraceDetails) and details.test == "own_errors"

@@ -417,6 +417,7 @@ def _finding(row, rows: pd.DataFrame, still: pd.DataFrame | None, base_span: _Sp
         log_group=str(groups.mode().iloc[0]) if len(groups) else None,
         template_key=template_key,
         template=_shorten(template, SAMPLE_CHARS) if template else None,
+        error=error,
         exception_class=exception[0] or None,
         exception_message=_shorten(exception[1], 200) if exception[0] and exception[1] else None,
         constraint=constraint_named(template, exception[0], exception[1], *sample_logs[:1]),
