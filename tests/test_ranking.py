@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 
 from agent.calibration import calibrated
-from domain.findings import ChangeDetails, ConstraintKind, LogDetails, MetricDetails
+from domain.findings import ChangeDetails, ConstraintKind, LogDetails, MetricDetails, TraceDetails
 from domain.models import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
 from agent.ranking import ABSTAIN_BELOW, rank
 from agent.state import Scope
@@ -371,6 +371,22 @@ def test_a_resource_seen_only_through_its_callers_client_side_metrics_is_a_faili
     own = [f.model_copy(update={"evidence": f.evidence.model_copy(update={"details": MetricDetails(metric="Errors")})})
            if f.resource == "gateway" else f for f in findings]
     assert rank(own, _scope(topology), TRIGGER).hypotheses[0].cause == "component"
+
+
+def test_a_slow_network_edge_into_an_instrumented_service_is_not_an_outside_dependency() -> None:
+    # storefront's calls to cart lose 200 ms between the two services while cart's own spans
+    # say its own time is unchanged: seen through its caller, but cart has spans of its own,
+    # so it is ours (a component), not a third party outside our control.
+    topology = _topology([("alb", "storefront"), ("storefront", "cart")])
+    gap = Finding(
+        id=Finding.make_id("trace", "cart", "network gap"), domain="network", kind="trace", resource="cart",
+        signal="network gap storefront -> cart", summary="calls storefront -> cart lose time between the services",
+        onset=_at(0), score=1.0, direction="up", evidence=Evidence(details=TraceDetails(test="network_gap", caller="storefront")),
+    )
+    findings = [_metric("alb", ALARM_METRIC, 0.99, 2), _metric("storefront", "Latency", 0.95, 1), gap]
+    top = rank(findings, _scope(topology), TRIGGER).hypotheses[0]
+    assert (top.resource, top.cause) == ("cart", "component")
+    assert "outside our control" not in top.reasoning
 
 
 def _surge(entry_demand_minute: float) -> list[Finding]:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from agent.ranking.candidates import Candidate, constraint, demand_onset, is_traffic, onset, reported_by, tolerance, via
 from agent.ranking.thresholds import CAUSE_FINDINGS, CHANGE_CAUSE
+from domain.findings import TraceDetails
 from domain.models import Cause, Finding, Topology
 
 
@@ -45,8 +46,13 @@ def cause_of(cand: Candidate, topology: Topology, entry_demand: datetime | None)
         return "component"  # a shared piece of infrastructure (a zone) failing under several dependents
     # A resource seen mostly through its callers (client-side metrics, the network path) and
     # without telemetry of its own showing trouble is outside our control: a dependency.
+    # A gap measured between a caller's client span and the resource's own server span needs
+    # spans the resource wrote itself: it is instrumented, ours, even where its callers see
+    # the trouble first (a slow network edge into it). Spans named after a third party (a
+    # caller's subsegment for an external API) can fail or be slow, but show no such gap.
     callers = set(topology.callers(cand.resource))
     seen_from_callers = [f for f in failures if _seen_from_callers(f, callers)]
-    if failures and len(seen_from_callers) * 2 > len(failures) and not cand.health:
+    instrumented = any(isinstance(d := f.evidence.details, TraceDetails) and d.test == "network_gap" for f in cand.symptoms)
+    if failures and len(seen_from_callers) * 2 > len(failures) and not cand.health and not instrumented:
         return "dependency"
     return "component" if cand.symptoms or cand.health else "unknown"
