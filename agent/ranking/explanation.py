@@ -76,8 +76,8 @@ def reasoning(cand: RankedCandidate, findings: dict[str, Finding]) -> str:
     if cand.cause in _WHY and not cand.loads:
         parts.append(_WHY[cand.cause])
     if cand.recovered_at is not None:
-        parts.append(f"Its anomaly ended by itself at {cand.recovered_at:%H:%M} UTC with no change or health event "
-                     "behind it: it may have been a transient blip, so it is discounted.")
+        parts.append(f"Its anomaly ended by itself at {cand.recovered_at:%H:%M} UTC, with no health event and no "
+                     "change (a rollback, a fix) while it lasted: it may have been a transient blip, so it is discounted.")
     if not cand.is_entry:
         parts.append(
             f"It accounts for {cand.explains:.0%} of the other anomalous resources (through those that depend on it)."

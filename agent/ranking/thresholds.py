@@ -29,8 +29,8 @@ ONSET_SCORE_BAND = 0.1
 # Onsets this close count as simultaneous: clocks, log batching and 1-minute metrics blur more.
 ONSET_TOLERANCE = timedelta(minutes=2)
 # A candidate whose every symptom ended by itself, followed by at least RECOVERY_MARGIN and
-# RECOVERY_POINTS normal points of its own data, with no change or health event behind it,
-# looks like a transient blip as much as a fault.
+# RECOVERY_POINTS normal points of its own data, with no health event and no change while it
+# lasted (a rollback, a fix), looks like a transient blip as much as a fault.
 RECOVERY_MARGIN = timedelta(minutes=5)
 RECOVERY_POINTS = 3
 # Sampling period assumed for a symptom that does not state its own (1-minute metrics are the default).
