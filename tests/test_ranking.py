@@ -577,6 +577,19 @@ def test_a_tiny_drift_below_does_not_explain_a_huge_shift_above() -> None:
     assert ranking.hypotheses[0].resource == "api"
 
 
+def test_a_tiny_drift_below_does_not_make_a_caller_failing_in_its_logs_a_victim() -> None:
+    # alb -> api -> db. api logs an error in most calls from 10:00 (its only evidence: logs
+    # carry no levels to compare), db's memory drifts 3 % from the same minute. The drift is
+    # certainly real but explains little of anything: api is the cause. A db whose CPU more
+    # than doubled at that minute could well be why api fails: then db comes first.
+    topology = _topology([("alb", "api"), ("api", "db")])
+    alarm = _metric("alb", ALARM_METRIC, 0.99, 1)
+    drift = rank([alarm, _log_errors("api", 0.99, 0), _shift("db", "MemoryUtilization", 33.0, 34.0, 0)], _scope(topology), TRIGGER)
+    assert drift.hypotheses[0].resource == "api"
+    doubled = rank([alarm, _log_errors("api", 0.99, 0), _shift("db", "CPUUtilization", 30.0, 95.0, 0)], _scope(topology), TRIGGER)
+    assert doubled.hypotheses[0].resource == "db"
+
+
 def test_a_large_shift_below_still_explains_its_caller_without_a_metric_in_common() -> None:
     # The same, but db's CPU goes 20 -> 95 % (a comparable size): the downstream db is the cause.
     topology = _topology([("alb", "api"), ("api", "db")])

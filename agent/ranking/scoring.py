@@ -17,7 +17,7 @@ from agent.ranking.candidates import (
 )
 from agent.ranking.thresholds import (
     ALARM_NORMAL_DISCOUNT, ANOMALOUS, BLOCKED_ROUTE, CHANGE_WEIGHT, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
-    MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE, VICTIM_DISCOUNT,
+    MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, PLAIN_FAULT, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE, VICTIM_DISCOUNT,
 )
 from domain.findings import LogDetails, TraceDetails
 from domain.models import Finding, Topology
@@ -91,8 +91,13 @@ def uncomparable(cause: Candidate, effect: Candidate) -> float:
     clear. Never scaled up: a large shift below does not prove it travelled upward.
     """
     mine, theirs = magnitude(cause), magnitude(effect)
-    if mine is None or not theirs:
+    if mine is None:
         return UNCOMPARABLE
+    if not theirs:
+        # The effect's size is unknown (its evidence is logs or traces): the cause's own size
+        # is all there is, against a doubling, the least that is plainly a fault whatever the
+        # metric. A 3 % memory drift explains little of anything, however clear statistically.
+        return UNCOMPARABLE * min(1.0, mine / PLAIN_FAULT)
     return UNCOMPARABLE * min(1.0, mine / theirs)
 
 

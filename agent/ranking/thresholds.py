@@ -41,6 +41,10 @@ DEFAULT_PERIOD_S = 60
 TRAFFIC_WEIGHT = 0.5
 # Credit a cause gets for an effect it moved no common metric with: timing fits, size unknown.
 UNCOMPARABLE = 0.5
+# The relative effect (candidates.relative_effect) of a doubling: a cause that moved less than
+# that, relative to its own level, explains proportionally less of an effect whose own size is
+# unknown (logs, traces). A doubling is where a shift is plainly a fault on any metric.
+PLAIN_FAULT = 0.5
 # What is left of a cause's share of an effect when every route between them passes a
 # resource that had telemetry and showed no shift: half, as for magnitudes that cannot be
 # compared. The healthy hop is evidence against the propagation, not proof: its telemetry may
