@@ -206,7 +206,8 @@ def test_claude_reasoner_in_a_real_browser_with_the_model_stub(tmp_path: Path) -
             # Sonnet list prices: 2000 x 3 $/M in + 100 x 15 $/M out = $0.0075.
             expect(page.get_by_text(re.compile(r"^model usage: 1 request\(s\): 2000 input .*~\$0\.0075"))).to_be_visible()
             page.get_by_text("Reasoning, evidence and next steps").first.click()
-            expect(page.get_by_text(CLAUDE_SAYS)).to_be_visible()
+            # On the Hypotheses tab (the report tab's Markdown quotes the same reasoning).
+            expect(page.get_by_role("tabpanel", name="Hypotheses").get_by_text(CLAUDE_SAYS)).to_be_visible()
             page.screenshot(path=str(SHOTS / "claude-1-answer.png"), full_page=True)
             assert len(stub.messages) == 1
 
