@@ -625,12 +625,16 @@ def test_a_changes_timing_is_stated_against_the_candidates_own_onset() -> None:
     assert "A change came 6 min before its onset (10:10 UTC)" in api.reasoning
 
 
-def _log_errors(resource: str, score: float, onset_minute: float, test: str = "calls_with_errors") -> Finding:
-    signal = f"log {test}"
+def _log_errors(
+    resource: str, score: float, onset_minute: float, test: str = "calls_with_errors", *,
+    direction: str = "up", error: bool = False,
+) -> Finding:
+    """A log finding of one test (default: a share of calls that log an error)."""
+    signal = f"log {test} {direction}{' error' if error else ''}"
     return Finding(
         id=Finding.make_id("log", resource, signal), domain="application", kind="log", resource=resource, signal=signal,
-        summary=f"{resource} logs an error in most calls", onset=_at(onset_minute), score=score, direction="up",
-        evidence=Evidence(details=LogDetails(test=test)),
+        summary=f"{resource}: log test {test} ({direction})", onset=_at(onset_minute), score=score, direction=direction,
+        evidence=Evidence(details=LogDetails(test=test, error=error)),
     )
 
 
@@ -647,45 +651,27 @@ def test_requests_failing_below_a_quiet_alarm_corroborate_it() -> None:
     assert uncorroborated.abstained
 
 
-def _lines_per_call(resource: str, score: float, direction: str) -> Finding:
-    signal = f"log lines per call {direction}"
-    return Finding(
-        id=Finding.make_id("log", resource, signal), domain="application", kind="log", resource=resource, signal=signal,
-        summary=f"{resource} writes {'fewer' if direction == 'down' else 'more'} log lines per call", onset=_at(0),
-        score=score, direction=direction, evidence=Evidence(details=LogDetails(test="lines_per_call")),
-    )
-
-
 def test_calls_cut_short_below_a_quiet_alarm_corroborate_it() -> None:
     # An exception part-way through api's requests: each call now stops before its usual log
     # lines, nothing new is logged. Per call, like an error rate: the alarm saw a real fault.
     topology = _topology([("alb", "api"), ("alb", "worker")])
-    cut_short = [_alarm_normal(), _lines_per_call("api", 0.8, "down"), _metric("worker", "Latency", 0.7, 0)]
+    cut_short = [_alarm_normal(), _log_errors("api", 0.8, 0, "lines_per_call", direction="down"), _metric("worker", "Latency", 0.7, 0)]
     ranking = rank(cut_short, _scope(topology), TRIGGER)
     assert not ranking.abstained
     assert ranking.hypotheses[0].resource == "api"
     # A longer code path (more lines per call: a retry loop, debug logging) is not a failure.
-    longer = [_alarm_normal(), _lines_per_call("api", 0.8, "up"), _metric("worker", "Latency", 0.7, 0)]
+    longer = [_alarm_normal(), _log_errors("api", 0.8, 0, "lines_per_call", direction="up"), _metric("worker", "Latency", 0.7, 0)]
     assert rank(longer, _scope(topology), TRIGGER).abstained
-
-
-def _new_template(resource: str, score: float, *, error: bool) -> Finding:
-    signal = f"new {'error ' if error else ''}template"
-    return Finding(
-        id=Finding.make_id("log", resource, signal), domain="application", kind="log", resource=resource, signal=signal,
-        summary=f"{resource} started logging a template", onset=_at(0), score=score, direction="up",
-        evidence=Evidence(details=LogDetails(test="new", error=error)),
-    )
 
 
 def test_a_new_error_template_below_a_quiet_alarm_corroborates_it() -> None:
     # api starts logging an error it never logged before while the alarm's percentile stays
     # put: requests fail there, as an error rate would show. A new info line is not a failure.
     topology = _topology([("alb", "api"), ("alb", "worker")])
-    errors = rank([_alarm_normal(), _new_template("api", 0.8, error=True), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
+    errors = rank([_alarm_normal(), _log_errors("api", 0.8, 0, "new", error=True), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
     assert not errors.abstained
     assert errors.hypotheses[0].resource == "api"
-    info = rank([_alarm_normal(), _new_template("api", 0.8, error=False), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
+    info = rank([_alarm_normal(), _log_errors("api", 0.8, 0, "new", error=False), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
     assert info.abstained
 
 
