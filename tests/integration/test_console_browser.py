@@ -112,6 +112,16 @@ def console(tmp_path: Path):
         yield running
 
 
+TOP_HYPOTHESIS = re.compile(r"^#1\s+checkout\s+\[change\]")
+
+
+def _hypotheses_tab(page):
+    """The page's own Hypotheses tab. After a rerun each revision has its tabs too; the page's
+    come first. Scoping to it keeps a locator from also matching the Revisions or Report tab,
+    which quote the same hypotheses."""
+    return page.get_by_role("tabpanel", name="Hypotheses").first
+
+
 def _cli(store: Path, *args: str) -> str:
     done = subprocess.run([*_investigator(), *args, "--store", str(store)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -134,7 +144,8 @@ def test_demo_investigation_in_a_real_browser(console, tmp_path: Path) -> None:
             page.screenshot(path=str(SHOTS / "1-start.png"))
             start.click()
 
-            expect(page.get_by_text(re.compile(r"^#1\s+checkout\s+\[change\]"))).to_be_visible()
+            # On the Hypotheses tab: the Revisions tab lists the same #1 in its own words.
+            expect(_hypotheses_tab(page).get_by_text(TOP_HYPOTHESIS)).to_be_visible()
             page.screenshot(path=str(SHOTS / "2-hypotheses.png"), full_page=True)
 
             inv_id = _cli(store, "list").split()[0]
@@ -207,7 +218,7 @@ def test_claude_reasoner_in_a_real_browser_with_the_model_stub(tmp_path: Path) -
             expect(page.get_by_text(re.compile(r"^model usage: 1 request\(s\): 2000 input .*~\$0\.0075"))).to_be_visible()
             page.get_by_text("Reasoning, evidence and next steps").first.click()
             # On the Hypotheses tab (the report tab's Markdown quotes the same reasoning).
-            expect(page.get_by_role("tabpanel", name="Hypotheses").get_by_text(CLAUDE_SAYS)).to_be_visible()
+            expect(_hypotheses_tab(page).get_by_text(CLAUDE_SAYS)).to_be_visible()
             page.screenshot(path=str(SHOTS / "claude-1-answer.png"), full_page=True)
             assert len(stub.messages) == 1
 
@@ -215,8 +226,8 @@ def test_claude_reasoner_in_a_real_browser_with_the_model_stub(tmp_path: Path) -
             expect(page.get_by_text(re.compile(r"revision 2 · awaiting review"))).to_be_visible()
             expect(page.get_by_text(re.compile(
                 r"^Claude unavailable \(HTTP 529 after retries\): showing the deterministic engine's hypotheses$"))).to_be_visible()
-            # The engine's own #1, drawn first (the revisions tab repeats it).
-            expect(page.get_by_text(re.compile(r"^#1\s+checkout\s+\[change\]")).first).to_be_visible()
+            # The engine's own #1 (the Revisions tab repeats it).
+            expect(_hypotheses_tab(page).get_by_text(TOP_HYPOTHESIS)).to_be_visible()
             page.screenshot(path=str(SHOTS / "claude-2-fallback.png"), full_page=True)
             assert len(stub.messages) == 2
         finally:
