@@ -584,9 +584,9 @@ def test_a_tiny_drift_below_does_not_make_a_caller_failing_in_its_logs_a_victim(
     # than doubled at that minute could well be why api fails: then db comes first.
     topology = _topology([("alb", "api"), ("api", "db")])
     alarm = _metric("alb", ALARM_METRIC, 0.99, 1)
-    drift = rank([alarm, _log_errors("api", 0.99, 0), _shift("db", "MemoryUtilization", 33.0, 34.0, 0)], _scope(topology), TRIGGER)
+    drift = rank([alarm, _log_finding("api", 0.99, 0), _shift("db", "MemoryUtilization", 33.0, 34.0, 0)], _scope(topology), TRIGGER)
     assert drift.hypotheses[0].resource == "api"
-    doubled = rank([alarm, _log_errors("api", 0.99, 0), _shift("db", "CPUUtilization", 30.0, 95.0, 0)], _scope(topology), TRIGGER)
+    doubled = rank([alarm, _log_finding("api", 0.99, 0), _shift("db", "CPUUtilization", 30.0, 95.0, 0)], _scope(topology), TRIGGER)
     assert doubled.hypotheses[0].resource == "db"
 
 
@@ -625,7 +625,7 @@ def test_a_changes_timing_is_stated_against_the_candidates_own_onset() -> None:
     assert "A change came 6 min before its onset (10:10 UTC)" in api.reasoning
 
 
-def _log_errors(
+def _log_finding(
     resource: str, score: float, onset_minute: float, test: str = "calls_with_errors", *,
     direction: str = "up", error: bool = False,
 ) -> Finding:
@@ -642,7 +642,7 @@ def test_requests_failing_below_a_quiet_alarm_corroborate_it() -> None:
     # The alb's latency percentile did not move, but api logs an error in most of its calls
     # from 10:00 (a fast failure): a real incident the alarm saw faintly, not a false alarm.
     topology = _topology([("alb", "api"), ("alb", "worker")])
-    failing = [_alarm_normal(), _log_errors("api", 0.8, 0), _metric("worker", "Latency", 0.7, 0)]
+    failing = [_alarm_normal(), _log_finding("api", 0.8, 0), _metric("worker", "Latency", 0.7, 0)]
     slow_only = [_alarm_normal(), _metric("api", "Latency", 0.8, 0), _metric("worker", "Latency", 0.7, 0)]
     corroborated, uncorroborated = rank(failing, _scope(topology), TRIGGER), rank(slow_only, _scope(topology), TRIGGER)
     assert not corroborated.abstained
@@ -655,12 +655,12 @@ def test_calls_cut_short_below_a_quiet_alarm_corroborate_it() -> None:
     # An exception part-way through api's requests: each call now stops before its usual log
     # lines, nothing new is logged. Per call, like an error rate: the alarm saw a real fault.
     topology = _topology([("alb", "api"), ("alb", "worker")])
-    cut_short = [_alarm_normal(), _log_errors("api", 0.8, 0, "lines_per_call", direction="down"), _metric("worker", "Latency", 0.7, 0)]
+    cut_short = [_alarm_normal(), _log_finding("api", 0.8, 0, "lines_per_call", direction="down"), _metric("worker", "Latency", 0.7, 0)]
     ranking = rank(cut_short, _scope(topology), TRIGGER)
     assert not ranking.abstained
     assert ranking.hypotheses[0].resource == "api"
     # A longer code path (more lines per call: a retry loop, debug logging) is not a failure.
-    longer = [_alarm_normal(), _log_errors("api", 0.8, 0, "lines_per_call", direction="up"), _metric("worker", "Latency", 0.7, 0)]
+    longer = [_alarm_normal(), _log_finding("api", 0.8, 0, "lines_per_call", direction="up"), _metric("worker", "Latency", 0.7, 0)]
     assert rank(longer, _scope(topology), TRIGGER).abstained
 
 
@@ -668,16 +668,16 @@ def test_a_new_error_template_below_a_quiet_alarm_corroborates_it() -> None:
     # api starts logging an error it never logged before while the alarm's percentile stays
     # put: requests fail there, as an error rate would show. A new info line is not a failure.
     topology = _topology([("alb", "api"), ("alb", "worker")])
-    errors = rank([_alarm_normal(), _log_errors("api", 0.8, 0, "new", error=True), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
+    errors = rank([_alarm_normal(), _log_finding("api", 0.8, 0, "new", error=True), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
     assert not errors.abstained
     assert errors.hypotheses[0].resource == "api"
-    info = rank([_alarm_normal(), _log_errors("api", 0.8, 0, "new", error=False), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
+    info = rank([_alarm_normal(), _log_finding("api", 0.8, 0, "new", error=False), _metric("worker", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
     assert info.abstained
 
 
 def test_failing_requests_outside_the_alarms_neighbourhood_corroborate_nothing() -> None:
     topology = _topology([("alb", "api"), ("batch", "queue")])
-    ranking = rank([_alarm_normal(), _log_errors("queue", 0.9, 0), _metric("api", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
+    ranking = rank([_alarm_normal(), _log_finding("queue", 0.9, 0), _metric("api", "Latency", 0.7, 0)], _scope(topology), TRIGGER)
     assert ranking.abstained
 
 
