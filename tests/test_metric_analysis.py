@@ -239,6 +239,35 @@ def test_a_short_baseline_percentage_of_few_requests_moves_in_steps_of_one_reque
     assert [f.evidence.details.metric for f in many] == ["availability"]
 
 
+def test_a_tail_percentile_over_fewer_calls_than_it_needs_is_no_reference() -> None:
+    # Two calls a minute in the baseline: its "p99" is the slower of two calls, and with forty
+    # calls a minute the slowest of forty is higher although no call got slower (the average
+    # stays put). 100 calls are the least a p99 needs, 20 a p95: so the p99 gives no finding,
+    # while the average would have shown a real slowdown.
+    latency = [0.2 + 0.01 * WIGGLE[i % 5] for i in range(60)]  # robust sd 0.015
+    few = _find(_series("bucket", "latency", latency, [0.7] * 30, stat="p99"),
+                _series("bucket", "latency", latency, [0.2] * 30, stat="Average"),
+                _series("bucket", "requests", [2.0] * 60, [40.0] * 30, stat="Sum"))
+    assert {(f.evidence.details.metric, f.evidence.details.stat) for f in few} == {("requests", "Sum")}
+    # The same p99 rise over 500 calls a minute is a real tail: reported.
+    many = _find(_series("svc", "latency", latency, [0.7] * 30, stat="p99"),
+                 _series("svc", "requests", [500.0] * 60, [500.0] * 30, stat="Sum"))
+    assert [(f.evidence.details.metric, f.evidence.details.stat) for f in many] == [("latency", "p99")]
+    # A median needs two calls: with two a minute it is still tested.
+    median = _find(_series("bucket", "latency", latency, [0.7] * 30, stat="p50"),
+                   _series("bucket", "requests", [2.0] * 60, [2.0] * 30, stat="Sum"))
+    assert [f.evidence.details.stat for f in median] == ["p50"]
+
+
+def test_a_request_rate_is_not_a_call_count_for_the_tail_percentile_rule() -> None:
+    # Operations per second (an Average) says nothing of how many calls a period holds: the
+    # p99 is tested as before.
+    latency = [0.2 + 0.01 * WIGGLE[i % 5] for i in range(60)]
+    findings = _find(_series("pod", "latency", latency, [0.7] * 30, stat="p99"),
+                     _series("pod", "PodWorkload", [0.5] * 60, [0.5] * 30, stat="Average"))
+    assert [f.evidence.details.stat for f in findings] == ["p99"]
+
+
 def test_percentages_are_recognised_by_name() -> None:
     assert is_percentage("availability") and is_percentage("SuccessRate(%)") and is_percentage("CPUUtilization")
     assert not is_percentage("latency") and not is_percentage("RequestCount")

@@ -25,7 +25,7 @@ from tools.analysis.changes import LOOKBACK, change_findings, health_findings
 from tools.analysis.code_paths import code_path_findings, failing_call_findings
 from tools.analysis.constraints import constraint_findings
 from tools.analysis.logs import log_findings
-from tools.analysis.metrics import alarm_metric_observation, metric_findings, per_metric
+from tools.analysis.metrics import alarm_metric_observation, baseline_calls, metric_findings, per_metric
 from tools.analysis.semantics import metric_domain
 from tools.analysis.traces import edge_trace_findings, service_trace_findings
 from tools.clean import distinct_log_records
@@ -43,6 +43,7 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(), stale_baseline=stale(scope.baseline, scope.incident),
+        calls_per_period=baseline_calls(frame, scope.normal_windows()),
         # Only an alarm that says how early the fault can have begun rules earlier runs out: the
         # default look-back is a guess, and a slow build-up before it is still worth showing.
         earliest_onset=(

@@ -135,6 +135,26 @@ def _baseline_stats(base: pd.DataFrame) -> pd.DataFrame:
     return stats.drop(columns="bounded")
 
 
+def _estimable_tail(stats: pd.DataFrame, counts: dict[str, float]) -> np.ndarray:
+    """Whether each baseline series can serve as a reference (False only for a tail percentile
+    that the baseline's request count cannot estimate).
+
+    A percentile pq over n calls is an order statistic: with fewer than 1 / (1 - q) calls in a
+    period (20 for p95, 100 for p99) it is the slowest of a handful of calls, and the slowest
+    of n calls grows with n. Such a baseline says nothing about the tail: when the resource is
+    then called forty times as often, its "p99" rises although no call got slower. The
+    resource's other statistics (its average, its median) still test the same latency. The
+    count is the baseline's median request count per period (`baseline_calls`), so resources
+    without a counted traffic metric are never filtered.
+    """
+    stat = pd.Series(stats.index.get_level_values("stat"), dtype=str)
+    q = pd.to_numeric(stat.str.extract(_TAIL, expand=False), errors="coerce").to_numpy() / 100.0
+    volume = pd.Series(stats.index.get_level_values("resource")).map(counts).to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        needed = np.where((q > 0) & (q < 1), 1.0 / (1.0 - q), 0.0)
+    return ~(np.isfinite(volume) & (volume < needed))
+
+
 def _directional_z(frame: pd.DataFrame) -> np.ndarray:
     raw = (frame["value"].to_numpy() - frame["median"].to_numpy()) / frame["scale"].to_numpy()
     direction = frame["bad"].to_numpy()
@@ -151,6 +171,7 @@ def metric_findings(
     named_resources: set[str] | None = None,
     stale_baseline: bool = False,
     earliest_onset: datetime | None = None,
+    calls_per_period: dict[str, float] | None = None,
 ) -> list[Finding]:
     """Findings for every series that shifted in a sustained way during `incident`.
 
@@ -168,6 +189,8 @@ def metric_findings(
     the incident window, are ignored: the first is history, the second an after-effect.
     `earliest_onset`: when the alarm tells how early the fault can have begun, a run already
     under way before then is history too (another fault's tail, or noise), not this fault.
+    `calls_per_period`: each resource's baseline calls per period (`baseline_calls`), when the
+    traffic metrics are not in `frame` itself; a tail percentile they cannot estimate is skipped.
     """
     if frame.empty:
         return []
@@ -177,6 +200,7 @@ def metric_findings(
     if base.empty or inc.empty:
         return []
     stats = _baseline_stats(base)
+    stats = stats[_estimable_tail(stats, calls_per_period if calls_per_period is not None else baseline_calls(frame, baseline))]
     inc = inc.join(stats, on=KEY, how="inner")
     if inc.empty:
         return []
@@ -342,6 +366,22 @@ def _periods(inc: pd.DataFrame) -> dict[tuple, int]:
 
 
 _CALL_WORDS = re.compile(r"request|invocation|calls|workload", re.IGNORECASE)
+_TAIL = re.compile(r"^[pP](\d+(?:\.\d+)?)$")  # a percentile statistic: p95, p99.9
+_COUNT_STATS = {"sum", "samplecount"}  # statistics that count calls per period (not a rate)
+
+
+def baseline_calls(frame: pd.DataFrame, baseline: TimeWindow | list[TimeWindow]) -> dict[str, float]:
+    """Median calls per period of each resource over `baseline`, from its traffic metrics
+    summed per period (a rate such as operations per second is not a count)."""
+    if frame.empty:
+        return {}
+    base = frame[_within(frame["timestamp"], baseline)]
+    calls = per_metric(base["namespace"], base["metric"], lambda m, ns: bool(_CALL_WORDS.search(m)) and is_traffic(m, ns), bool)
+    rows = base[calls & base["stat"].astype(str).str.lower().isin(_COUNT_STATS).to_numpy()]
+    if rows.empty:
+        return {}
+    per_series = rows.groupby(KEY)["value"].median()
+    return {str(r): float(v) for r, v in per_series.groupby(level="resource").max().items()}
 
 
 def _calls_per_resource(inc: pd.DataFrame) -> dict[str, float]:
