@@ -375,9 +375,12 @@ def baseline_calls(frame: pd.DataFrame, baseline: TimeWindow | list[TimeWindow])
     summed per period (a rate such as operations per second is not a count)."""
     if frame.empty:
         return {}
-    base = frame[_within(frame["timestamp"], baseline)]
+    # Cheapest test first: the frame holds every series of the scope (millions of points).
+    stats = frame["stat"].astype(str)
+    counted = stats.isin({s for s in stats.unique() if s.lower() in _COUNT_STATS})
+    base = frame[counted & _within(frame["timestamp"], baseline)]
     calls = per_metric(base["namespace"], base["metric"], lambda m, ns: bool(_CALL_WORDS.search(m)) and is_traffic(m, ns), bool)
-    rows = base[calls & base["stat"].astype(str).str.lower().isin(_COUNT_STATS).to_numpy()]
+    rows = base[calls]
     if rows.empty:
         return {}
     per_series = rows.groupby(KEY)["value"].median()
