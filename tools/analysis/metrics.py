@@ -8,6 +8,8 @@ For every series (resource, namespace, metric, stat, dimensions):
 - the evidence is the strongest *sustained* run of points beyond `Z_ONSET` (at least
   `MIN_RUN` points, or every point when the incident has fewer), whose first point is the
   onset. A single spike is not an incident.
+- a tail percentile (p95, p99) whose baseline held fewer calls per period than it needs is
+  not tested (`_estimable_tail`): the slowest of two calls is no p99.
 
 Everything is vectorised over series, so 10,000 series of 240 points take well under a
 second.
