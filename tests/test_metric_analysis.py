@@ -259,6 +259,27 @@ def test_a_tail_percentile_over_fewer_calls_than_it_needs_is_no_reference() -> N
     assert [f.evidence.details.stat for f in median] == ["p50"]
 
 
+def test_the_tail_rule_counts_calls_only_in_periods_that_had_some() -> None:
+    latency = [0.2 + 0.01 * WIGGLE[i % 5] for i in range(60)]
+    # Idle two minutes in three, 500 calls a minute otherwise: the p99 points (of 500 calls
+    # each) are a reference, though the median over all baseline minutes would be 0 calls.
+    bursty = [0.0, 0.0, 500.0] * 20
+    findings = _find(_series("svc", "latency", latency, [0.7] * 30, stat="p99"),
+                     _series("svc", "requests", bursty, [500.0] * 30, stat="Sum"))
+    assert [f.evidence.details.stat for f in findings if f.evidence.details.metric == "latency"] == ["p99"]
+
+
+def test_exactly_the_calls_a_percentile_needs_are_enough_and_lower_percentiles_need_none() -> None:
+    latency = [0.2 + 0.01 * WIGGLE[i % 5] for i in range(60)]
+    ten = _find(_series("svc", "latency", latency, [0.7] * 30, stat="p90"),
+                _series("svc", "requests", [10.0] * 60, [10.0] * 30, stat="Sum"))
+    assert [f.evidence.details.stat for f in ten if f.evidence.details.metric == "latency"] == ["p90"]
+    # The 10th percentile of one call is that call: noisy, but not biased upward by the count.
+    one = _find(_series("svc", "latency", latency, [0.7] * 30, stat="p10"),
+                _series("svc", "requests", [1.0] * 60, [1.0] * 30, stat="Sum"))
+    assert [f.evidence.details.stat for f in one if f.evidence.details.metric == "latency"] == ["p10"]
+
+
 def test_a_request_rate_is_not_a_call_count_for_the_tail_percentile_rule() -> None:
     # Operations per second (an Average) says nothing of how many calls a period holds: the
     # p99 is tested as before.

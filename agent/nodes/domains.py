@@ -43,8 +43,9 @@ def _metric_findings(state: InvestigationState, runtime: Runtime[Context], domai
     findings += metric_findings(
         mine, incident=scope.incident, baseline=scope.normal_windows(), alarm_time=trigger.state_change_time,
         named_resources=scope.topology.ids(), stale_baseline=stale(scope.baseline, scope.incident),
-        # The alarmed resource's tail is what paged: an engineer chose to alarm on it, so it is
-        # tested whatever its call count (elsewhere a tail over a few calls is no reference).
+        # The alarmed resource's tails are tested whatever its call count: an alarm on its p99 is
+        # what paged, and dropping it would make the alarm look quiet (elsewhere a tail over a
+        # few calls is no reference). Its other percentiles are kept with it: one resource, one rule.
         calls_per_period={r: n for r, n in baseline_calls(frame, scope.normal_windows()).items() if r != trigger.resource},
         # Only an alarm that says how early the fault can have begun rules earlier runs out: the
         # default look-back is a guess, and a slow build-up before it is still worth showing.

@@ -148,12 +148,18 @@ def _estimable_tail(stats: pd.DataFrame, counts: dict[str, float]) -> np.ndarray
     resource's other statistics (its average, its median) still test the same latency. The
     count is the baseline's median request count per period (`baseline_calls`), so resources
     without a counted traffic metric are never filtered.
+
+    Only the upper tail (q above one half) grows with the number of calls; a median or a lower
+    percentile of a few calls is noisy but not biased upward, so it is tested. p100 is the
+    maximum, which no count makes a percentile: it is left to be read as one.
     """
     stat = pd.Series(stats.index.get_level_values("stat"), dtype=str)
     q = pd.to_numeric(stat.str.extract(_TAIL, expand=False), errors="coerce").to_numpy() / 100.0
     volume = pd.Series(stats.index.get_level_values("resource")).map(counts).to_numpy(dtype=float)
+    tail = (q > 0.5) & (q < 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        needed = np.where((q > 0) & (q < 1), 1.0 / (1.0 - q), 0.0)
+        # Rounded: 1 / (1 - 0.9) is 10.000000000000002 in floating point, and ten calls do make a p90.
+        needed = np.where(tail, np.round(1.0 / (1.0 - np.where(tail, q, 0.0)), 6), 0.0)
     return ~(np.isfinite(volume) & (volume < needed))
 
 
@@ -374,7 +380,9 @@ _COUNT_STATS = {"sum", "samplecount"}  # statistics that count calls per period 
 
 def baseline_calls(frame: pd.DataFrame, baseline: TimeWindow | list[TimeWindow]) -> dict[str, float]:
     """Median calls per period of each resource over `baseline`, from its traffic metrics
-    summed per period (a rate such as operations per second is not a count)."""
+    summed per period (a rate such as operations per second is not a count). Periods without a
+    call are left out: a percentile has no point in them, so they say nothing of how many calls
+    its points were computed over."""
     if frame.empty:
         return {}
     # Cheapest test first: the frame holds every series of the scope (millions of points).
@@ -383,6 +391,7 @@ def baseline_calls(frame: pd.DataFrame, baseline: TimeWindow | list[TimeWindow])
     base = frame[counted & _within(frame["timestamp"], baseline)]
     calls = per_metric(base["namespace"], base["metric"], lambda m, ns: bool(_CALL_WORDS.search(m)) and is_traffic(m, ns), bool)
     rows = base[calls]
+    rows = rows[rows["value"] > 0]
     if rows.empty:
         return {}
     per_series = rows.groupby(KEY)["value"].median()
