@@ -156,10 +156,10 @@ def _estimable_tail(stats: pd.DataFrame, counts: dict[str, float]) -> np.ndarray
     stat = pd.Series(stats.index.get_level_values("stat"), dtype=str)
     q = pd.to_numeric(stat.str.extract(_TAIL, expand=False), errors="coerce").to_numpy() / 100.0
     volume = pd.Series(stats.index.get_level_values("resource")).map(counts).to_numpy(dtype=float)
-    tail = (q > 0.5) & (q < 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Rounded: 1 / (1 - 0.9) is 10.000000000000002 in floating point, and ten calls do make a p90.
-        needed = np.where(tail, np.round(1.0 / (1.0 - np.where(tail, q, 0.0)), 6), 0.0)
+    tail = (q > 0.5) & (q < 1)  # NaN (not a percentile) compares False
+    needed = np.zeros(len(q))
+    # Rounded: 1 / (1 - 0.9) is 10.000000000000002 in floating point, and ten calls do make a p90.
+    needed[tail] = np.round(1.0 / (1.0 - q[tail]), 6)
     return ~(np.isfinite(volume) & (volume < needed))
 
 
@@ -389,13 +389,7 @@ def baseline_calls(frame: pd.DataFrame, baseline: TimeWindow | list[TimeWindow])
     stats = frame["stat"].astype(str)
     counted = stats.isin({s for s in stats.unique() if s.lower() in _COUNT_STATS})
     base = frame[counted & _within(frame["timestamp"], baseline)]
-    calls = per_metric(base["namespace"], base["metric"], lambda m, ns: bool(_CALL_WORDS.search(m)) and is_traffic(m, ns), bool)
-    rows = base[calls]
-    rows = rows[rows["value"] > 0]
-    if rows.empty:
-        return {}
-    per_series = rows.groupby(KEY)["value"].median()
-    return {str(r): float(v) for r, v in per_series.groupby(level="resource").max().items()}
+    return _typical_calls(base[base["value"] > 0])
 
 
 def _calls_per_resource(inc: pd.DataFrame) -> dict[str, float]:
@@ -404,12 +398,17 @@ def _calls_per_resource(inc: pd.DataFrame) -> dict[str, float]:
     The ranker weighs a dependency's slowdown by how often it is called per call of its
     caller: means add up over calls.
     """
-    calls = per_metric(inc["namespace"], inc["metric"], lambda m, ns: bool(_CALL_WORDS.search(m)) and is_traffic(m, ns), bool)
-    rows = inc[calls]
+    return {r: v for r, v in _typical_calls(inc).items() if v > 0}
+
+
+def _typical_calls(points: pd.DataFrame) -> dict[str, float]:
+    """Per resource, the largest median over its call-volume series (requests, invocations) in `points`."""
+    calls = per_metric(points["namespace"], points["metric"], lambda m, ns: bool(_CALL_WORDS.search(m)) and is_traffic(m, ns), bool)
+    rows = points[calls]
     if rows.empty:
         return {}
     per_series = rows.groupby(KEY)["value"].median()
-    return {str(r): float(v) for r, v in per_series.groupby(level="resource").max().items() if v > 0}
+    return {str(r): float(v) for r, v in per_series.groupby(level="resource").max().items()}
 
 
 def _reporters(resource: str, dimensions: str, named: set[str]) -> list[str]:
