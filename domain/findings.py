@@ -26,7 +26,7 @@ LogTest = Literal["new", "spike", "error_rate", "stopped", "silent", "lines_per_
 resource's error rate, a template that stopped, a resource that went silent, log lines per
 call of a code path, or the share of calls that log an error."""
 
-TraceTest = Literal["self_time", "own_errors", "network_gap"]
+TraceTest = Literal["self_time", "own_errors", "network_gap", "edge_latency"]
 
 
 class _Details(BaseModel):

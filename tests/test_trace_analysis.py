@@ -230,3 +230,57 @@ def test_choosing_the_best_of_several_stretches_is_corrected_for_the_choice() ->
     # One look is no correction; a stronger shift stays stronger after it.
     assert _looked_at(4.0, 1) == 4.0
     assert _looked_at(5.0, 10) > _looked_at(4.0, 10)
+
+
+def _two_callers(t0: datetime, prefix: str, *, web_db_ms: float = 10.0, job_db_ms: float = 10.0) -> pd.DataFrame:
+    """Two callers of db, each recording the call itself (db is a leaf span under the caller, as
+    a database subsegment is): `web -> db` and `job -> db`, TRACES of each, one every 10 s."""
+    rows = []
+    for i in range(TRACES):
+        jitter = JITTER_MS[i % len(JITTER_MS)]
+        start = t0 + timedelta(seconds=10 * i)
+        for caller, db_ms in (("web", web_db_ms), ("job", job_db_ms)):
+            trace = f"{prefix}-{caller}-{i}"
+            db = db_ms + jitter
+            rows += [
+                (trace, f"{trace}-{caller}", None, caller, "handle", start, start + timedelta(milliseconds=5 + db), False, False),
+                (trace, f"{trace}-db", f"{trace}-{caller}", "db", "SELECT", start + timedelta(milliseconds=2),
+                 start + timedelta(milliseconds=2 + db), False, False),
+            ]
+    frame = pd.DataFrame(rows, columns=["trace_id", "span_id", "parent_id", "service", "operation", "start", "end", "error", "fault"])
+    frame["status"] = None
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    frame["end"] = pd.to_datetime(frame["end"], utc=True)
+    return frame
+
+
+def _late_edge(**fault: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    baseline = _two_callers(BASE_T0, "b")
+    incident = pd.concat([
+        _two_callers(INC_T0, "n0"), _two_callers(INC_T0 + timedelta(minutes=5), "n1"),
+        _two_callers(INC_T0 + timedelta(minutes=10), "f", **fault),
+    ], ignore_index=True)
+    return baseline, incident
+
+
+def test_calls_on_one_edge_that_slow_late_while_other_callers_are_served_as_before_blame_the_edge_into_the_callee() -> None:
+    # From minute 10 web's database calls take 140 ms instead of 10; job's take 10 as before. The
+    # callee's median over the window (two thirds normal, and half of the rest job's) stays normal.
+    baseline, incident = _late_edge(web_db_ms=150.0)
+    assert service_trace_findings(incident, baseline) == []
+    findings = edge_trace_findings(incident, baseline)
+    assert _signals(findings) == {("db", "edge latency from web")}
+    assert findings[0].domain == "network" and findings[0].score >= 0.5
+    assert findings[0].onset >= INC_T0 + timedelta(minutes=10)
+    assert findings[0].evidence.incident_value > 100 > 20 > findings[0].evidence.baseline_value
+
+
+def test_a_callee_slow_for_every_caller_is_not_one_edge() -> None:
+    baseline, incident = _late_edge(web_db_ms=150.0, job_db_ms=150.0)
+    assert edge_trace_findings(incident, baseline) == []
+
+
+def test_a_callee_with_one_caller_is_judged_by_its_own_time_not_by_edge() -> None:
+    baseline, incident = _late_edge(web_db_ms=150.0)
+    only_web = incident[~incident["trace_id"].str.contains("-job-")]
+    assert edge_trace_findings(only_web, baseline[~baseline["trace_id"].str.contains("-job-")]) == []

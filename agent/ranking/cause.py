@@ -52,7 +52,11 @@ def cause_of(cand: Candidate, topology: Topology, entry_demand: datetime | None)
     # caller's subsegment for an external API) can fail or be slow, but show no such gap.
     callers = set(topology.callers(cand.resource))
     seen_from_callers = [f for f in failures if _seen_from_callers(f, callers)]
-    instrumented = any(isinstance(d := f.evidence.details, TraceDetails) and d.test == "network_gap" for f in cand.symptoms)
+    # Calls on one edge slowing while its other callers are served as before say the same of
+    # the path into it: the trouble is on our side of that edge, not a third party's outage.
+    instrumented = any(
+        isinstance(d := f.evidence.details, TraceDetails) and d.test in ("network_gap", "edge_latency") for f in cand.symptoms
+    )
     if failures and len(seen_from_callers) * 2 > len(failures) and not cand.health and not instrumented:
         return "dependency"
     return "component" if cand.symptoms or cand.health else "unknown"

@@ -7,7 +7,9 @@
 - The network view: for a call whose caller-side span has exactly one child in another
   service, gap = caller-side duration - callee-side duration is the time spent between the
   two (network, proxies, queues). A gap that grows while the callee's own time stays normal
-  is a network problem on that edge.
+  is a network problem on that edge. Where the caller records the call itself (a database
+  or API subsegment), there is no gap to measure: calls on one edge that slowed while the
+  callee's other callers saw no change are that edge's delay.
 
 Each signal is compared with the baseline spans of the same service (or edge) by a robust
 z-score of the incident median against the baseline distribution, like the metric analysis,
@@ -237,7 +239,70 @@ def edge_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> list[
                 details=TraceDetails(test="network_gap", z=round(z_gap, 2), calls=len(calls), caller=str(caller)),
             ),
         ))
+    return findings + _edge_latency_findings(inc, base)
+
+
+def _with_caller(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each span with the service of its parent span (`caller`), where that is another service."""
+    parents = frame[["trace_id", "span_id", "service"]].rename(columns={"span_id": "parent_id", "service": "caller"})
+    spans = frame.merge(parents, on=["trace_id", "parent_id"], how="inner")
+    return spans[spans["caller"] != spans["service"]]
+
+
+def _edge_latency_findings(inc: pd.DataFrame, base: pd.DataFrame) -> list[Finding]:
+    """Calls on one edge that got slower while the callee served its other callers as before.
+
+    A callee's span as one caller sees it (its duration less its own children) holds the time
+    that edge adds: the network path, and a database or API call recorded on the caller's side.
+    When only one caller's calls slowed, the callee's median over all its calls barely moves,
+    and a delay that began late in the window moves the window's median less still: the calls
+    are split by caller and scanned over their latest stretches (`_tail_shift`, corrected for
+    the looks). The contrast with the other callers over the same minutes is what makes it the
+    edge: a callee slow for every caller is its own time (`service_trace_findings`)."""
+    inc_calls, base_calls = _with_caller(inc), _with_caller(base)
+    if inc_calls.empty or base_calls.empty:
+        return []
+    base_groups = dict(tuple(base_calls.groupby(["caller", "service"])))
+    findings = []
+    for callee, spans in inc_calls.groupby("service"):
+        if spans["caller"].nunique() < 2:
+            continue  # one caller: its calls are all of the callee's, measured by the callee's own time
+        for caller, calls in spans.groupby("caller"):
+            reference = base_groups.get((caller, callee))
+            if reference is None:
+                continue
+            z, since = _tail_shift(calls, "self_time", reference["self_time"])
+            if z < Z_ONSET or not _others_kept_time(inc_calls, base_calls, str(callee), str(caller), since["start"].min()):
+                continue
+            base_ms = float(reference["self_time"].median()) * 1000
+            inc_ms = float(since["self_time"].median()) * 1000
+            signal = f"edge latency from {caller}"
+            slow = since[since["self_time"] > reference["self_time"].quantile(0.99)]
+            findings.append(Finding(
+                id=Finding.make_id("trace", str(callee), signal),
+                domain="network", kind="trace", resource=str(callee), signal=signal,
+                summary=(
+                    f"calls {caller} -> {callee} got slower: median {base_ms:.1f} ms -> {inc_ms:.1f} ms "
+                    f"({z:.1f} robust sd) while {callee}'s calls from its other callers kept their time"
+                ),
+                onset=(slow["start"].min() if len(slow) else since["start"].min()).to_pydatetime(),
+                score=round(z_to_score(z), 4), direction="up",
+                evidence=Evidence(
+                    baseline_value=base_ms, incident_value=inc_ms, unit="ms",
+                    trace_ids=[str(t) for t in slow.sort_values("self_time", ascending=False)["trace_id"].head(3)],
+                    details=TraceDetails(test="edge_latency", z=round(z, 2), calls=len(since), caller=str(caller)),
+                ),
+            ))
     return findings
+
+
+def _others_kept_time(inc_calls: pd.DataFrame, base_calls: pd.DataFrame, callee: str, caller: str, since) -> bool:
+    """Whether `callee`'s calls from its other callers, since `since`, kept their baseline time."""
+    other = inc_calls[(inc_calls["service"] == callee) & (inc_calls["caller"] != caller) & (inc_calls["start"] >= since)]
+    reference = base_calls[(base_calls["service"] == callee) & (base_calls["caller"] != caller)]
+    if len(other) < MIN_SPANS or len(reference) < MIN_SPANS:
+        return False
+    return _robust_shift(other["self_time"], reference["self_time"]) < Z_ONSET
 
 
 def _caller_otherwise_normal(inc: pd.DataFrame, base: pd.DataFrame, caller: str, calls: pd.DataFrame) -> bool:
