@@ -37,6 +37,7 @@ SIGNAL_COSTS: dict[UnfamiliarSignal, float] = {
     "few_findings": -0.419,
     "alarm_series_missing": -0.434,
     "stale_baseline": 0.0,
+    "no_call_graph": DEFAULT_SIGNAL_COST,
 }
 _EDGE = 1e-4  # scores of exactly 0 or 1 have no logit
 

@@ -21,7 +21,7 @@ Cause = Literal["dependency", "component", "constraint", "traffic", "change", "u
 FindingKind = Literal["metric", "log", "trace", "change", "health", "gap"]
 Direction = Literal["up", "down"]
 # Ways an incident can be unlike the data the confidence map was fitted on (agent/ranking/familiarity.py).
-UnfamiliarSignal = Literal["one_modality", "few_findings", "alarm_series_missing", "stale_baseline"]
+UnfamiliarSignal = Literal["one_modality", "few_findings", "alarm_series_missing", "stale_baseline", "no_call_graph"]
 
 class Model(BaseModel):
     """Base for all domain models: strict about unknown fields so typos in bundles surface."""
@@ -107,6 +107,22 @@ class Topology(Model):
 
     def upstream(self, resource_id: str) -> set[str]:
         return set(self._index().reach(resource_id, forward=False))
+
+    def maps(self, resource_id: str) -> bool:
+        """Whether the call graph says anything of what the resource calls or is called by: it
+        is a resource and some edge touches it. A recording with resources but no edges (X-Ray
+        not enabled, a metrics-only export) maps none."""
+        return resource_id in self.ids() and bool(self.callees(resource_id) or self.callers(resource_id))
+
+    def assuming_dependencies_of(self, entry: str) -> "Topology":
+        """This topology when it maps `entry`; otherwise one in which `entry` calls every other
+        resource (and runs in every zone). With no call graph nothing rules a resource out as the
+        alarmed one's dependency, and treating none as one would leave the alarmed resource as the
+        only possible root cause."""
+        if self.maps(entry):
+            return self
+        assumed = [Edge(caller=entry, callee=r.id) for r in self.resources if r.id != entry]
+        return self.model_copy(update={"edges": [*self.edges, *assumed]})
 
 
 @dataclass

@@ -68,6 +68,8 @@ def test_each_signal_is_read_from_the_findings_and_scope():
     later = scope.model_copy(update={"baseline": scope.baseline.model_copy(
         update={"start": scope.incident.end + timedelta(days=2), "end": scope.incident.end + timedelta(days=3)})})
     assert familiarity(findings, later, TRIGGER).stale_baseline
+    unmapped = scope.model_copy(update={"topology": scope.topology.model_copy(update={"edges": []})})
+    assert familiarity(findings, unmapped, TRIGGER).signals == ["no_call_graph"]
 
 
 def test_an_alarmed_series_that_did_not_shift_is_in_the_data_but_is_no_symptom():

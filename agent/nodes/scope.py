@@ -7,6 +7,8 @@ from datetime import timedelta
 from langgraph.runtime import Runtime
 
 from domain.models import TimeWindow, Topology, Trigger
+from tools.analysis.call_graph import calls_from_spans
+from tools.source import TelemetrySource
 from agent.state import Context, InvestigationState, Scope
 
 # Alarms fire after a few evaluation periods: the fault usually began up to this long before.
@@ -44,8 +46,8 @@ def decide_windows(
 
 def neighbourhood(topology: Topology, entry: str) -> list[str]:
     """The entry resource and everything downstream of it; all resources when it is not mapped."""
-    if entry not in topology.ids():
-        return sorted(topology.ids() | {entry})
+    if not topology.maps(entry):
+        return [entry, *sorted(topology.ids() - {entry})]
     return [entry, *sorted(topology.downstream(entry))]
 
 
@@ -63,6 +65,20 @@ def neighbours(topology: Topology, entry: str, resources: list[str]) -> list[str
     })
 
 
+def _with_traced_calls(source: TelemetrySource, topology: Topology, incident: TimeWindow) -> tuple[Topology, str | None]:
+    """The topology with the calls its spans in the incident window show, when it has none for the
+    entry (a recording without a service map): traces are what a service map is drawn from."""
+    result = source.spans(incident)
+    if not result.ok or result.data is None:
+        return topology, None
+    known = {(e.caller, e.callee) for e in topology.edges}
+    traced = [e for e in calls_from_spans(result.data, topology.ids()) if (e.caller, e.callee) not in known]
+    if not traced:
+        return topology, None
+    note = f"the topology has no calls for the alarmed resource: {len(traced)} calls between resources were read from the traces"
+    return topology.model_copy(update={"edges": [*topology.edges, *traced]}), note
+
+
 def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
     source = runtime.context.source
     notes: list[str] = []
@@ -74,6 +90,9 @@ def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
         state.trigger.state_change_time, state.window, state.baseline, runtime.context.clock()
     )
     entry = state.trigger.resource
+    if not topology.maps(entry):
+        topology, note = _with_traced_calls(source, topology, incident)
+        notes.extend([note] if note else [])
     split = state.trigger.state_change_time - ONSET_LOOKBACK
     pre_incident = (
         TimeWindow(start=incident.start, end=split)
@@ -81,6 +100,11 @@ def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
         else None
     )
     resources = neighbourhood(topology, entry)
+    if not topology.maps(entry) and len(resources) > 1:
+        notes.append(
+            f"the call graph does not connect {entry} to any resource: every resource is looked at and taken as a "
+            "possible dependency of it (paths are marked as having no known edge)"
+        )
     return {
         "scope": Scope(
             incident=incident, baseline=baseline, pre_incident=pre_incident, entry=entry,

@@ -85,7 +85,9 @@ def rank(
     `reasoner` writes their words (default: the deterministic one)."""
     observed = set(observed or ()) | {f.resource for f in findings if f.kind in SYMPTOM_KINDS}
     cands = collect(findings, scope)
-    topology = scope.topology
+    # Scored on the call graph; with none for the alarmed resource, on one where it may depend
+    # on anything. Paths are checked on the graph as recorded: an assumed edge is not seen.
+    topology = scope.topology.assuming_dependencies_of(scope.entry)
     anomalous = anomalous_of(cands, topology)
     pool = [
         c for c in cands.values()
@@ -137,7 +139,7 @@ def rank(
     ranked = [
         _ranked(cand, i + 1, evidence, cause_of(cand, topology, entry_demand), scope.entry,
                 supported=not abstained and cand.score >= SUPPORTED and evidence >= ABSTAIN_BELOW,
-                path=checked_path(topology, cand.resource, scope.entry, cands, loads=cand.loads), unfamiliar=familiar.signals)
+                path=checked_path(scope.topology, cand.resource, scope.entry, cands, loads=cand.loads), unfamiliar=familiar.signals)
         for i, (cand, evidence) in enumerate(zip(leads, scores))
     ]
     reasoner = reasoner or DeterministicReasoner()

@@ -29,6 +29,7 @@ _WHY: dict[UnfamiliarSignal, str] = {
     "few_findings": "there are few findings",
     "alarm_series_missing": "the alarmed series is not in the data",
     "stale_baseline": "the baseline is more than a day away from the incident",
+    "no_call_graph": "no call graph shows what the alarmed resource depends on",
 }
 
 
@@ -39,6 +40,9 @@ class Familiarity(BaseModel):
     few_findings: bool = Field(description=f"fewer than {FEW_FINDINGS} symptom findings")
     alarm_series_missing: bool = Field(description="no finding or observation about the alarmed series")
     stale_baseline: bool = Field(description="the baseline is more than a day before or after the incident")
+    no_call_graph: bool = Field(
+        default=False, description="neither the topology nor the traces connect the alarmed resource: its dependencies were assumed"
+    )
 
     @property
     def signals(self) -> list[UnfamiliarSignal]:
@@ -72,4 +76,5 @@ def familiarity(findings: list[Finding], scope: Scope, trigger: Trigger) -> Fami
         few_findings=len(symptoms) < FEW_FINDINGS,
         alarm_series_missing=not alarm_seen,
         stale_baseline=stale(scope.baseline, scope.incident),
+        no_call_graph=not scope.topology.maps(trigger.resource),
     )

@@ -1,0 +1,112 @@
+"""A recording with resources but no call graph (X-Ray not enabled, a metrics-only export).
+
+The front end `web` pages on its latency; the database `db` behind it is what got slow, and a
+third resource `cache` stays normal. Nothing in the recording says `web` calls `db`. With no
+edge touching the alarmed resource nothing rules a resource out as its dependency: every one is
+looked at and may explain it, and the paths say that no edge was seen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from agent.runner import investigate_bundle
+from domain.models import Edge, Resource, TimeWindow, Topology, Trigger
+from tools.bundle.format import IncidentManifest
+from tools.bundle.writer import write_bundle
+
+START = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
+ONSET = START + timedelta(minutes=60)
+ALARM = ONSET + timedelta(minutes=3)
+MINUTES = 90
+
+
+def _series(resource: str, metric: str, before: float, after: float, rng: np.random.Generator) -> pd.DataFrame:
+    times = [START + timedelta(minutes=i) for i in range(MINUTES)]
+    level = np.where(np.arange(MINUTES) >= 60, after, before)
+    return pd.DataFrame({
+        "resource": resource, "namespace": "Test", "metric": metric, "stat": "Average", "dimensions": "{}",
+        "timestamp": pd.to_datetime(times, utc=True), "value": level * (1.0 + 0.03 * rng.standard_normal(MINUTES)),
+    })
+
+
+def _spans(calls: list[tuple[str, str]]) -> pd.DataFrame:
+    """One trace a minute through each (caller, callee) pair: a span of the caller, its child in the callee."""
+    rows = []
+    for i in range(MINUTES):
+        t = START + timedelta(minutes=i)
+        for caller, callee in calls:
+            trace = f"{caller}-{callee}-{i}"
+            rows += [(trace, f"{trace}-a", None, caller, "GET /", t, t + timedelta(milliseconds=20)),
+                     (trace, f"{trace}-b", f"{trace}-a", callee, "query", t, t + timedelta(milliseconds=10))]
+    frame = pd.DataFrame(rows, columns=["trace_id", "span_id", "parent_id", "service", "operation", "start", "end"])
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    frame["end"] = pd.to_datetime(frame["end"], utc=True)
+    return frame.assign(error=False, fault=False, status=None)
+
+
+def _bundle(path: Path, edges: list[Edge], spans: pd.DataFrame | None = None) -> Path:
+    rng = np.random.default_rng(5)
+    metrics = pd.concat([
+        _series("web", "latency", 0.10, 0.60, rng),   # the alarm: 500 ms slower
+        _series("db", "latency", 0.01, 0.50, rng),    # the cause: 490 ms slower
+        _series("db", "cpu", 20.0, 85.0, rng),
+        _series("cache", "latency", 0.002, 0.002, rng),
+    ], ignore_index=True)
+    manifest = IncidentManifest(
+        id="no-call-graph", title="web latency", window=TimeWindow(start=ONSET - timedelta(minutes=15), end=START + timedelta(minutes=MINUTES)),
+        baseline=TimeWindow(start=START, end=ONSET - timedelta(minutes=16)),
+        trigger=Trigger(alarm_name="web latency high", resource="web", namespace="Test", metric="latency",
+                        statistic="Average", threshold=0.3, comparison="GreaterThanThreshold", state_change_time=ALARM),
+        topology=Topology(resources=[Resource(id=r) for r in ("web", "db", "cache")], edges=edges),
+    )
+    return write_bundle(path, manifest, metrics=metrics, spans=spans)
+
+
+def test_with_no_call_graph_the_slow_resource_behind_the_alarm_is_found_and_its_path_says_no_edge_was_seen(tmp_path: Path) -> None:
+    inv = investigate_bundle(_bundle(tmp_path / "b", edges=[]))
+    assert not inv.abstained
+    assert inv.hypotheses[0].resource == "db"
+    path = inv.hypotheses[0].path
+    assert [h.resource for h in path] == ["db", "web"] and not path[0].edge
+    assert any("call graph" in note for note in inv.notes)
+    assert "cache" not in {h.resource for h in inv.hypotheses}
+    # An assumed call graph is unlike what the confidence was fitted on: it reads less sure, and says why.
+    assert "no_call_graph" in inv.hypotheses[0].unfamiliar and "no call graph" in inv.hypotheses[0].reasoning
+
+
+def test_with_the_call_graph_the_same_answer_is_reached_along_a_seen_edge(tmp_path: Path) -> None:
+    inv = investigate_bundle(_bundle(tmp_path / "b", edges=[Edge(caller="web", callee="db")]))
+    assert inv.hypotheses[0].resource == "db" and inv.hypotheses[0].path[0].edge
+    assert not any("call graph" in note for note in inv.notes)
+
+
+def test_an_edge_elsewhere_does_not_map_the_alarmed_resource() -> None:
+    topology = Topology(resources=[Resource(id=r) for r in ("web", "db", "cache")], edges=[Edge(caller="db", callee="cache")])
+    assert not topology.maps("web") and topology.maps("db")
+    assumed = topology.assuming_dependencies_of("web")
+    assert set(assumed.callees("web")) == {"db", "cache"} and assumed.callees("db") == ["cache"]
+    mapped = topology.assuming_dependencies_of("db")
+    assert mapped is topology
+
+
+def test_with_no_call_graph_but_traces_the_calls_are_read_from_the_spans(tmp_path: Path) -> None:
+    inv = investigate_bundle(_bundle(tmp_path / "b", edges=[], spans=_spans([("web", "db"), ("db", "unknown-host")])))
+    assert inv.hypotheses[0].resource == "db"
+    assert inv.hypotheses[0].path[0].edge, "web -> db was seen in the traces"
+    assert any("read from the traces" in note for note in inv.notes)
+    assert not any("does not connect" in note for note in inv.notes)
+    assert "no_call_graph" not in inv.hypotheses[0].unfamiliar
+
+
+def test_calls_between_known_resources_only_are_read_from_spans() -> None:
+    from tools.analysis.call_graph import calls_from_spans
+
+    spans = _spans([("web", "db"), ("web", "db"), ("db", "unknown-host"), ("cache", "cache")])
+    edges = calls_from_spans(spans, {"web", "db", "cache"})
+    assert [(e.caller, e.callee) for e in edges] == [("web", "db")]
+    assert calls_from_spans(spans.iloc[0:0], {"web"}) == []
