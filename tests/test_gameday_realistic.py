@@ -24,7 +24,7 @@ from ui.cli import main
 FAMILIES = [
     "fault-under-way-at-window-start", "baseline-days-away", "five-minute-metrics", "one-second-metrics",
     "alarmed-series-missing", "creep-since-baseline", "cpu-hog", "memory-hog", "network-edge-delay", "noisy-neighbour",
-    "canary-deploy", "huge-shift-small-drifts",
+    "canary-deploy", "huge-shift-small-drifts", "no-tracing",
 ]
 CAUSES = {"dependency", "component", "constraint", "traffic", "change"}
 
@@ -145,6 +145,14 @@ def test_the_alarmed_series_is_missing_but_the_rest_is_there():
     assert not ((m.resource == trigger.resource) & (m.metric == trigger.metric) & (m.stat == trigger.statistic)).any()
     assert (m.resource == trigger.resource).any(), "the alarmed resource's other metrics are recorded"
     assert (m.resource == inc.manifest.ground_truth.resource).any() or inc.manifest.ground_truth.resource.endswith(("role", "config", "sg"))
+
+
+def test_without_tracing_there_are_no_spans_and_no_call_graph_but_the_rest_is_there():
+    inc = incident("no-tracing")
+    topology = inc.manifest.topology
+    assert inc.spans.empty and topology.edges == []
+    assert {inc.manifest.trigger.resource, inc.manifest.ground_truth.resource} <= topology.ids()
+    assert len(inc.metrics) > 1000 and len(inc.logs) > 100
 
 
 def test_a_slow_creep_begins_inside_the_baseline_on_something_else():

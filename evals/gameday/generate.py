@@ -108,7 +108,8 @@ def build(name: str, seed: int) -> GeneratedIncident:
         trigger=trigger,
         window=recording.window,
         baseline=recording.baseline,
-        topology=app.topology,
+        # Without tracing there is no service map: the resources are known, their calls are not.
+        topology=app.topology.model_copy(update={"edges": []}) if inj.shape.no_tracing else app.topology,
         ground_truth=(GroundTruth(fault=spec.fault, false_alarm=True) if inj.false_alarm
                       else GroundTruth(resource=inj.root, cause=cause, fault=spec.fault)),
     )

@@ -81,6 +81,13 @@ def alarm_missing(inj: Injection) -> None:
     _wrap(inj, Shape(drop_alarm_series=True))
 
 
+@scenario("no-tracing", "unknown", "varies", "no-tracing",
+          "A classic fault in a system without tracing: no spans and no service map, so the recording names "
+          "the resources but not who calls whom; metrics, logs and changes are there.", suite="realistic")
+def no_tracing(inj: Injection) -> None:
+    _wrap(inj, Shape(no_tracing=True))
+
+
 @scenario("creep-since-baseline", "unknown", "varies", "creep-since-baseline",
           "A classic fault beside a slow creep that began inside the baseline (CPU 14 % -> 22 % over the "
           "recording) on a resource the fault does not touch: a trend, not the incident.", suite="realistic")

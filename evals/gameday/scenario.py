@@ -51,6 +51,7 @@ class Shape:
     baseline_days_away: float | None = None  # the normal period is this many days before the incident
     resolution_s: int = 60  # 300: five-minute datapoints (but the alarmed series); 1: one-second app metrics
     drop_alarm_series: bool = False  # the alarmed metric is not in the recording
+    no_tracing: bool = False  # tracing was off: no spans, and so no call graph (resources without edges)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The default bundle is tidy: a 60-minute window before the alarm, the normal peri
 before it, every metric at one-minute resolution, the alarmed series present. Real recordings
 are not: the recording starts with the fault already in effect, the only normal data is from
 another day, metrics come at five-minute or one-second periods, the alarmed metric was never
-exported. A scenario asks for these through `Injection.shape`; `apply` reshapes the rendered
+exported, tracing was off (no spans, and no call graph to go by). A scenario asks for these through `Injection.shape`; `apply` reshapes the rendered
 telemetry after the fault, the distractors and the alarm are decided.
 """
 
@@ -48,6 +48,8 @@ def apply(inj: Injection, recording: Recording, trigger: Trigger, alarm_minute: 
         m = recording.metrics
         alarmed = (m.resource == trigger.resource) & (m.metric == trigger.metric) & (m.stat == trigger.statistic)
         recording = replace(recording, metrics=m[~alarmed].reset_index(drop=True))
+    if shape.no_tracing:
+        recording = replace(recording, spans=recording.spans.iloc[0:0])
     if shape.window_opens_after_onset:
         recording = _opens_after_onset(inj, recording, alarm_minute)
     if shape.baseline_days_away is not None:
