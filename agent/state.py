@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Annotated, Callable
+from typing import Annotated, Callable, Literal
 
 from pydantic import BaseModel, Field
 
@@ -86,6 +86,11 @@ class Scope(BaseModel):
         description="other callers of what the entry depends on: the load they send may be what fails it",
     )
     topology: Topology
+    call_graph: Literal["recorded", "traced", "assumed"] = Field(
+        default="recorded",
+        description="where the alarmed resource's calls in `topology` come from: the recorded topology, the incident's "
+                    "traces (the topology had none), or nowhere (every resource assumed to be a possible dependency)",
+    )
 
 
     def normal_windows(self) -> list[TimeWindow]:

@@ -70,6 +70,8 @@ def test_each_signal_is_read_from_the_findings_and_scope():
     assert familiarity(findings, later, TRIGGER).stale_baseline
     unmapped = scope.model_copy(update={"topology": scope.topology.model_copy(update={"edges": []})})
     assert familiarity(findings, unmapped, TRIGGER).signals == ["no_call_graph"]
+    traced = scope.model_copy(update={"call_graph": "traced"})
+    assert familiarity(findings, traced, TRIGGER).signals == ["no_call_graph"]
 
 
 def test_an_alarmed_series_that_did_not_shift_is_in_the_data_but_is_no_symptom():

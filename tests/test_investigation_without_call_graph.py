@@ -76,7 +76,7 @@ def test_with_no_call_graph_the_slow_resource_behind_the_alarm_is_found_and_its_
     assert any("call graph" in note for note in inv.notes)
     assert "cache" not in {h.resource for h in inv.hypotheses}
     # An assumed call graph is unlike what the confidence was fitted on: it reads less sure, and says why.
-    assert "no_call_graph" in inv.hypotheses[0].unfamiliar and "no call graph" in inv.hypotheses[0].reasoning
+    assert "no_call_graph" in inv.hypotheses[0].unfamiliar and "topology has no calls" in inv.hypotheses[0].reasoning
 
 
 def test_with_the_call_graph_the_same_answer_is_reached_along_a_seen_edge(tmp_path: Path) -> None:
@@ -100,7 +100,8 @@ def test_with_no_call_graph_but_traces_the_calls_are_read_from_the_spans(tmp_pat
     assert inv.hypotheses[0].path[0].edge, "web -> db was seen in the traces"
     assert any("read from the traces" in note for note in inv.notes)
     assert not any("does not connect" in note for note in inv.notes)
-    assert "no_call_graph" not in inv.hypotheses[0].unfamiliar
+    # Traces show the services' calls, not their zones, configurations or permissions: less sure too.
+    assert "no_call_graph" in inv.hypotheses[0].unfamiliar
 
 
 def test_calls_between_known_resources_only_are_read_from_spans() -> None:
@@ -110,3 +111,20 @@ def test_calls_between_known_resources_only_are_read_from_spans() -> None:
     edges = calls_from_spans(spans, {"web", "db", "cache"})
     assert [(e.caller, e.callee) for e in edges] == [("web", "db")]
     assert calls_from_spans(spans.iloc[0:0], {"web"}) == []
+
+
+def test_with_no_call_graph_equal_scores_go_to_the_larger_relative_shift_not_to_the_name() -> None:
+    # gateway and "z-function" both slowed at the same minute and nothing says which calls which:
+    # their scores are equal. The function went from 100 ms to 400 ms (x4), the gateway in front
+    # of it from 150 ms to 450 ms (x3): the same added time on a larger base, as a caller shows its
+    # dependency's delay. Alphabetical order would have put the gateway first.
+    from agent.ranking import rank
+    from tests.test_ranking import TRIGGER, _latency, _scope
+
+    topology = Topology(resources=[Resource(id=r) for r in ("alb", "gateway", "z-function")], edges=[])
+    findings = [_latency("gateway", 0.99, 0, 300.0), _latency("z-function", 0.99, 0, 300.0)]
+    findings[0].evidence.baseline_value, findings[0].evidence.incident_value = 150.0, 450.0
+    scope = _scope(topology).model_copy(update={"resources": ["alb", "gateway", "z-function"]})
+    ranking = rank(findings, scope, TRIGGER)
+    assert [h.resource for h in ranking.hypotheses[:2]] == ["z-function", "gateway"]
+    assert ranking.hypotheses[0].evidence_score == ranking.hypotheses[1].evidence_score

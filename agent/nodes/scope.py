@@ -90,9 +90,11 @@ def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
         state.trigger.state_change_time, state.window, state.baseline, runtime.context.clock()
     )
     entry = state.trigger.resource
+    call_graph = "recorded"
     if not topology.maps(entry):
         topology, note = _with_traced_calls(source, topology, incident)
         notes.extend([note] if note else [])
+        call_graph = "traced" if topology.maps(entry) else "assumed"
     split = state.trigger.state_change_time - ONSET_LOOKBACK
     pre_incident = (
         TimeWindow(start=incident.start, end=split)
@@ -109,6 +111,7 @@ def scope(state: InvestigationState, runtime: Runtime[Context]) -> dict:
         "scope": Scope(
             incident=incident, baseline=baseline, pre_incident=pre_incident, entry=entry,
             resources=resources, neighbours=neighbours(topology, entry, resources), topology=topology,
+            call_graph=call_graph,
         ),
         "notes": notes,
     }

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from agent.calibration import calibrated
 from agent.ranking.candidates import (
-    Candidate, anomalous as anomalous_of, collect, demand_onset, inferred, is_traffic, quiet_alarm, recovery,
+    Candidate, anomalous as anomalous_of, collect, demand_onset, inferred, is_traffic, magnitude, quiet_alarm, recovery,
 )
 from agent.ranking.cause import cause_of
 from agent.ranking.explanation import DeterministicReasoner
@@ -121,7 +121,10 @@ def rank(
         factor = quiet_alarm_factor(alarm_normal[0])
         for cand in pool:
             cand.score *= factor
-    pool.sort(key=lambda c: (-c.score, c.onset or trigger.state_change_time, c.resource))
+    # Equal scores (nothing in the call graph tells the candidates apart) go to the larger relative
+    # shift: a fault's relative effect is largest where it starts, as each caller adds its own time
+    # to its dependency's and mixes the failing calls with others; then to the earlier onset.
+    pool.sort(key=lambda c: (-c.score, -(magnitude(c) or 0.0), c.onset or trigger.state_change_time, c.resource))
     leads = [c for c in pool if c.score > 0]
     if not leads:
         why = f"{alarm_normal[0].summary}, and n" if alarm_normal else "N"

@@ -29,7 +29,7 @@ _WHY: dict[UnfamiliarSignal, str] = {
     "few_findings": "there are few findings",
     "alarm_series_missing": "the alarmed series is not in the data",
     "stale_baseline": "the baseline is more than a day away from the incident",
-    "no_call_graph": "no call graph shows what the alarmed resource depends on",
+    "no_call_graph": "the recorded topology has no calls for the alarmed resource",
 }
 
 
@@ -41,7 +41,8 @@ class Familiarity(BaseModel):
     alarm_series_missing: bool = Field(description="no finding or observation about the alarmed series")
     stale_baseline: bool = Field(description="the baseline is more than a day before or after the incident")
     no_call_graph: bool = Field(
-        default=False, description="neither the topology nor the traces connect the alarmed resource: its dependencies were assumed"
+        default=False, description="the recorded topology has no calls for the alarmed resource: they were read from the "
+                                   "traces (which show no zones, configurations or permissions) or assumed"
     )
 
     @property
@@ -76,5 +77,5 @@ def familiarity(findings: list[Finding], scope: Scope, trigger: Trigger) -> Fami
         few_findings=len(symptoms) < FEW_FINDINGS,
         alarm_series_missing=not alarm_seen,
         stale_baseline=stale(scope.baseline, scope.incident),
-        no_call_graph=not scope.topology.maps(trigger.resource),
+        no_call_graph=scope.call_graph != "recorded" or not scope.topology.maps(trigger.resource),
     )
