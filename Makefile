@@ -34,6 +34,9 @@ eval: $(STAMP)
 	$(BIN)/investigator gameday generate --suite classic --out out/bundles/gameday/classic
 	$(BIN)/investigator gameday generate --suite realistic --out out/bundles/gameday/realistic
 	$(BIN)/investigator eval out/bundles --json out/eval.json --markdown out/eval.md --gate evals/gates/dev.yaml
+	# The same incidents as if no service map had been recorded (calls from traces, or assumed).
+	$(BIN)/investigator eval out/bundles --without-call-graph --json out/eval-no-call-graph.json \
+		--markdown out/eval-no-call-graph.md --gate evals/gates/no-call-graph.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

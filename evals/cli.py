@@ -37,6 +37,10 @@ def eval_command(
         [], "--baseline",
         help="plain baseline to score beside the engine: nsigma, last-change, or none (repeatable) [default: both]",
     ),
+    without_call_graph: bool = typer.Option(
+        False, "--without-call-graph",
+        help="investigate every bundle as if its topology had no edges (no service map): calls read from traces, or assumed",
+    ),
 ) -> None:
     """Investigate every bundle below BUNDLES_DIR and report AC@k, MRR, specificity, calibration, time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -45,16 +49,20 @@ def eval_command(
     from evals.gate import read_gate, shortfalls
     from evals.metrics import build_report
     from evals.report import to_json, to_markdown
-    from evals.runner import discover, investigate_with, run_eval
+    from functools import partial
+
+    from evals.runner import discover, investigate_with, investigate_without_call_graph, run_eval
 
     investigate = None
     if reasoner is not None:
-        from functools import partial
-
         from agent.reasoners.choice import with_reasoner
         from domain.settings import load_settings
 
-        investigate = partial(investigate_with, with_reasoner(load_settings(), reasoner))
+        settings = with_reasoner(load_settings(), reasoner)
+        investigate = (partial(investigate_without_call_graph, settings=settings) if without_call_graph
+                       else partial(investigate_with, settings))
+    elif without_call_graph:
+        investigate = investigate_without_call_graph
     minimums = read_gate(gate) if gate is not None else None  # a bad gate fails before hours of work
     baselines = chosen_baselines(baseline)
     discover(bundles_dir)

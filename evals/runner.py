@@ -53,6 +53,17 @@ def _default_investigate(path: Path) -> Investigation:
     return investigate_bundle(path)
 
 
+def investigate_without_call_graph(path: Path, settings: Settings | None = None) -> Investigation:
+    """`investigate_bundle` as if the bundle's topology had no edges (a recording without a service
+    map): the engine reads the calls from its traces where it has them, else assumes them."""
+    from agent.runner import collect, open_bundle, stream
+
+    source, args = open_bundle(path)
+    topology = source.manifest.topology.model_copy(update={"edges": []})
+    source.manifest = source.manifest.model_copy(update={"topology": topology})
+    return collect(stream(source, **args, settings=settings))
+
+
 def investigate_with(settings: Settings, path: Path) -> Investigation:
     """`investigate_bundle` with these settings (a reasoner); module-level so that a partial of it pickles."""
     from agent.runner import investigate_bundle

@@ -128,3 +128,14 @@ def test_with_no_call_graph_equal_scores_go_to_the_larger_relative_shift_not_to_
     ranking = rank(findings, scope, TRIGGER)
     assert [h.resource for h in ranking.hypotheses[:2]] == ["z-function", "gateway"]
     assert ranking.hypotheses[0].evidence_score == ranking.hypotheses[1].evidence_score
+
+
+def test_the_eval_can_investigate_a_bundle_as_if_it_had_no_call_graph(tmp_path: Path) -> None:
+    from evals.runner import investigate_without_call_graph
+
+    bundle = _bundle(tmp_path / "b", edges=[Edge(caller="web", callee="db")])
+    inv = investigate_without_call_graph(bundle)
+    assert inv.hypotheses[0].resource == "db" and not inv.hypotheses[0].path[0].edge
+    assert "no_call_graph" in inv.hypotheses[0].unfamiliar
+    # The bundle on disk keeps its edges: only that investigation went without them.
+    assert investigate_bundle(bundle).hypotheses[0].path[0].edge
