@@ -220,24 +220,10 @@ def edge_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> list[
         if len(callers_per_callee[callee]) < 2:
             if len(callees_per_caller[caller]) >= 2 or not _caller_otherwise_normal(inc, base, caller, calls):
                 continue
-        base_ms = float(reference["gap"].median()) * 1000
-        inc_ms = float(calls["gap"].median()) * 1000
-        signal = f"network gap from {caller}"
-        slow = calls[calls["gap"] > reference["gap"].quantile(0.99)]
-        findings.append(Finding(
-            id=Finding.make_id("trace", str(callee), signal),
-            domain="network", kind="trace", resource=str(callee), signal=signal,
-            summary=(
-                f"calls {caller} -> {callee} lose time between the services: median gap {base_ms:.1f} ms -> "
-                f"{inc_ms:.1f} ms while {callee}'s own time is unchanged"
-            ),
-            onset=(slow["start"].min() if len(slow) else calls["start"].min()).to_pydatetime(),
-            score=round(z_to_score(z_gap), 4), direction="up",
-            evidence=Evidence(
-                baseline_value=base_ms, incident_value=inc_ms, unit="ms",
-                trace_ids=[str(t) for t in slow["trace_id"].head(3)],
-                details=TraceDetails(test="network_gap", z=round(z_gap, 2), calls=len(calls), caller=str(caller)),
-            ),
+        findings.append(_edge_finding(
+            str(caller), str(callee), "network_gap", calls, reference, z_gap,
+            "calls {caller} -> {callee} lose time between the services: median gap {base_ms:.1f} ms -> "
+            "{inc_ms:.1f} ms while {callee}'s own time is unchanged",
         ))
     return findings + _edge_latency_findings(inc, base)
 
@@ -274,26 +260,40 @@ def _edge_latency_findings(inc: pd.DataFrame, base: pd.DataFrame) -> list[Findin
             z, since = _tail_shift(calls, "self_time", reference["self_time"])
             if z < Z_ONSET or not _others_kept_time(inc_calls, base_calls, str(callee), str(caller), since["start"].min()):
                 continue
-            base_ms = float(reference["self_time"].median()) * 1000
-            inc_ms = float(since["self_time"].median()) * 1000
-            signal = f"edge latency from {caller}"
-            slow = since[since["self_time"] > reference["self_time"].quantile(0.99)]
-            findings.append(Finding(
-                id=Finding.make_id("trace", str(callee), signal),
-                domain="network", kind="trace", resource=str(callee), signal=signal,
-                summary=(
-                    f"calls {caller} -> {callee} got slower: median {base_ms:.1f} ms -> {inc_ms:.1f} ms "
-                    f"({z:.1f} robust sd) while {callee}'s calls from its other callers kept their time"
-                ),
-                onset=(slow["start"].min() if len(slow) else since["start"].min()).to_pydatetime(),
-                score=round(z_to_score(z), 4), direction="up",
-                evidence=Evidence(
-                    baseline_value=base_ms, incident_value=inc_ms, unit="ms",
-                    trace_ids=[str(t) for t in slow.sort_values("self_time", ascending=False)["trace_id"].head(3)],
-                    details=TraceDetails(test="edge_latency", z=round(z, 2), calls=len(since), caller=str(caller)),
-                ),
+            findings.append(_edge_finding(
+                str(caller), str(callee), "edge_latency", since, reference, z,
+                "calls {caller} -> {callee} got slower: median {base_ms:.1f} ms -> {inc_ms:.1f} ms "
+                "({z:.1f} robust sd) while {callee}'s calls from its other callers kept their time",
             ))
     return findings
+
+
+_EDGE_MEASURE = {"network_gap": ("gap", "network gap"), "edge_latency": ("self_time", "edge latency")}
+
+
+def _edge_finding(
+    caller: str, callee: str, test: str, calls: pd.DataFrame, reference: pd.DataFrame, z: float, summary: str,
+) -> Finding:
+    """A network finding on `callee` about its calls from `caller`, whose measure (the gap between
+    the two spans, or the callee's own time on that edge) shifted by `z`; `summary` is formatted
+    with caller, callee, base_ms, inc_ms and z."""
+    column, name = _EDGE_MEASURE[test]
+    base_ms = float(reference[column].median()) * 1000
+    inc_ms = float(calls[column].median()) * 1000
+    signal = f"{name} from {caller}"
+    slow = calls[calls[column] > reference[column].quantile(0.99)]
+    return Finding(
+        id=Finding.make_id("trace", callee, signal),
+        domain="network", kind="trace", resource=callee, signal=signal,
+        summary=summary.format(caller=caller, callee=callee, base_ms=base_ms, inc_ms=inc_ms, z=z),
+        onset=(slow["start"].min() if len(slow) else calls["start"].min()).to_pydatetime(),
+        score=round(z_to_score(z), 4), direction="up",
+        evidence=Evidence(
+            baseline_value=base_ms, incident_value=inc_ms, unit="ms",
+            trace_ids=[str(t) for t in slow.sort_values(column, ascending=False)["trace_id"].head(3)],
+            details=TraceDetails(test=test, z=round(z, 2), calls=len(calls), caller=caller),
+        ),
+    )
 
 
 def _others_kept_time(inc_calls: pd.DataFrame, base_calls: pd.DataFrame, callee: str, caller: str, since) -> bool:
