@@ -497,3 +497,47 @@ def test_with_a_recent_baseline_a_shift_under_way_when_the_window_opens_is_kept(
     # The same whole-window level with a baseline just before it: the fault was already in effect.
     findings = _find(_series("db", "Latency", _wiggly(100.0, 60), _wiggly(160.0, 30)))
     assert [f.resource for f in findings] == ["db"]
+
+
+def _revision(revision: str, metric: str, baseline: list[float], incident: list[float], *, stat: str = "Average",
+              start_minute: int = 0) -> pd.DataFrame:
+    """A per-revision series of `api` (dimension TaskDefinitionRevision), its incident part from `start_minute`."""
+    frame = _series("api", metric, baseline, incident, stat=stat)
+    frame["dimensions"] = json.dumps({"Service": "api", "TaskDefinitionRevision": revision})
+    return frame[(frame["timestamp"] < pd.Timestamp(INC_START)) | (frame["timestamp"] >= pd.Timestamp(INC_START + timedelta(minutes=start_minute)))]
+
+
+def test_a_new_revision_with_no_normal_points_is_measured_against_the_old_revision_s_baseline() -> None:
+    # Revision 7 served all of the baseline; revision 8 (a canary) starts at 11:05 and is three
+    # times as slow. It has no baseline point of its own: its sibling's is the reference.
+    old = _revision("7", "Latency", _wiggly(100.0, 60), _wiggly(100.0, 30))
+    canary = _revision("8", "Latency", [], _wiggly(300.0, 25), start_minute=5)
+    findings = _find(old, canary)
+    assert [f.evidence.details.dimensions.get("TaskDefinitionRevision") for f in findings] == ["8"]
+    assert findings[0].direction == "up" and findings[0].evidence.baseline_value == pytest.approx(100.0)
+
+
+def test_a_healthy_new_revision_and_a_canary_s_sums_are_no_findings() -> None:
+    # A benign canary as fast as the old revision; and a Sum (requests, errors) that depends on the
+    # share of the traffic the canary gets, which its sibling's baseline says nothing about.
+    old = _revision("7", "Latency", _wiggly(100.0, 60), _wiggly(100.0, 30))
+    benign = _revision("8", "Latency", [], _wiggly(100.0, 25), start_minute=5)
+    old_calls = _revision("7", "Requests", _wiggly(1000.0, 60), _wiggly(1000.0, 30), stat="Sum")
+    canary_calls = _revision("8", "Requests", [], _wiggly(100.0, 25), stat="Sum", start_minute=5)
+    assert _find(old, benign, old_calls, canary_calls) == []
+
+
+def test_a_new_revision_failing_a_third_of_its_few_requests_is_found_by_its_errors_per_request() -> None:
+    # Revision 8 gets a tenth of the requests from 11:05 and fails a third of them; revision 7
+    # always failed about one in a thousand. The canary's error count (30 a minute) says nothing
+    # by itself, its errors per request against revision 7's do.
+    old = [_revision("7", "Requests", _wiggly(1000.0, 60), _wiggly(900.0, 30), stat="Sum"),
+           _revision("7", "Errors", [1.0] * 60, [1.0] * 30, stat="Sum")]
+    canary = [_revision("8", "Requests", [], _wiggly(100.0, 25), stat="Sum", start_minute=5),
+              _revision("8", "Errors", [], _wiggly(30.0, 25), stat="Sum", start_minute=5)]
+    rates = [f for f in _find(*old, *canary) if f.evidence.details.metric == "Errors per request"]
+    assert [f.evidence.details.dimensions["TaskDefinitionRevision"] for f in rates] == ["8"]
+    assert rates[0].evidence.baseline_value == pytest.approx(0.001) and rates[0].evidence.incident_value == pytest.approx(0.3, rel=0.1)
+    # A healthy canary fails as rarely as the old revision: no rate finding.
+    healthy = [canary[0], _revision("8", "Errors", [], [0.0, 0.0, 1.0, 0.0] * 6 + [0.0], stat="Sum", start_minute=5)]
+    assert not [f for f in _find(*old, *healthy) if f.evidence.details.metric == "Errors per request"]

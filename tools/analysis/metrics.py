@@ -9,7 +9,9 @@ For every series (resource, namespace, metric, stat, dimensions):
   `MIN_RUN` points, or every point when the incident has fewer), whose first point is the
   onset. A single spike is not an incident.
 - a tail percentile (p95, p99) whose baseline held fewer calls per period than it needs is
-  not tested (`_estimable_tail`): the slowest of two calls is no p99.
+  not tested (`_estimable_tail`): the slowest of two calls is no p99;
+- a series only the incident has (a canary's new revision) is measured against its sibling's
+  baseline, a failure count as failures per request (new_series.py).
 
 Everything is vectorised over series, so 10,000 series of 240 points take well under a
 second.
@@ -29,6 +31,7 @@ import pandas as pd
 from domain.findings import MetricDetails
 from domain.models import Evidence, Finding, SeriesSketch, TimeWindow
 from tools.analysis.constraints import constraint_named
+from tools.analysis.new_series import with_new_partition_rates, with_sibling_references
 from tools.analysis.semantics import bad_direction, is_percentage, is_traffic, metric_domain
 
 KEY = ["resource", "namespace", "metric", "stat", "dimensions"]
@@ -207,8 +210,10 @@ def metric_findings(
     inc = frame[_within(ts, incident)]
     if base.empty or inc.empty:
         return []
+    base, inc = with_new_partition_rates(base, inc, KEY)
     stats = _baseline_stats(base)
     stats = stats[_estimable_tail(stats, calls_per_period if calls_per_period is not None else baseline_calls(frame, baseline))]
+    stats = with_sibling_references(stats, inc, KEY)
     inc = inc.join(stats, on=KEY, how="inner")
     if inc.empty:
         return []
