@@ -24,7 +24,7 @@ from ui.cli import main
 FAMILIES = [
     "fault-under-way-at-window-start", "baseline-days-away", "five-minute-metrics", "one-second-metrics",
     "alarmed-series-missing", "creep-since-baseline", "cpu-hog", "memory-hog", "network-edge-delay", "noisy-neighbour",
-    "canary-deploy", "huge-shift-small-drifts", "no-tracing",
+    "canary-deploy", "huge-shift-small-drifts", "no-tracing", "canary-deploy-metrics-only",
 ]
 CAUSES = {"dependency", "component", "constraint", "traffic", "change"}
 
@@ -153,6 +153,15 @@ def test_without_tracing_there_are_no_spans_and_no_call_graph_but_the_rest_is_th
     assert inc.spans.empty and topology.edges == []
     assert {inc.manifest.trigger.resource, inc.manifest.ground_truth.resource} <= topology.ids()
     assert len(inc.metrics) > 1000 and len(inc.logs) > 100
+
+
+def test_a_metrics_only_canary_has_its_revisions_series_and_changes_but_no_logs_or_spans():
+    inc = incident("canary-deploy-metrics-only")
+    assert inc.logs.empty and inc.spans.empty and inc.manifest.topology.edges
+    root = inc.manifest.ground_truth.resource
+    revisions = {json.loads(d).get("TaskDefinitionRevision") for d in inc.metrics[inc.metrics.resource == root].dimensions}
+    assert len(revisions - {None}) == 2, "the old and the new revision each have their series"
+    assert any(c.resource == root and c.event_name == "CreateDeployment" for c in inc.changes)
 
 
 def test_a_slow_creep_begins_inside_the_baseline_on_something_else():

@@ -237,6 +237,14 @@ def canary_deploy(inj: Injection) -> None:
                    f"requests from minute {o} (deployed at {deployed}); {other} canaries a healthy revision at minute {benign_at}")
 
 
+@scenario("canary-deploy-metrics-only", "change", "AWS::ECS::Service", "canary-deploy-metrics-only",
+          "The canary deploy with metrics, changes and the service map only (no logs or spans exported): the faulty "
+          "revision shows only in its own per-revision series, which start at its deploy.", suite="realistic")
+def canary_metrics_only(inj: Injection) -> None:
+    canary_deploy(inj)
+    inj.shape = Shape(metrics_only=True)
+
+
 def _codedeploy(inj: Injection, service: str, minute: int, revision: int) -> None:
     actor = deployer(inj)
     inj.change(minute - 0.6, "ecs.amazonaws.com", "RegisterTaskDefinition", service, actor, family=service,

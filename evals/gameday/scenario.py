@@ -52,6 +52,7 @@ class Shape:
     resolution_s: int = 60  # 300: five-minute datapoints (but the alarmed series); 1: one-second app metrics
     drop_alarm_series: bool = False  # the alarmed metric is not in the recording
     no_tracing: bool = False  # tracing was off: no spans, and so no call graph (resources without edges)
+    metrics_only: bool = False  # no logs and no spans were exported; metrics, changes and the service map are there
 
 
 @dataclass(frozen=True)

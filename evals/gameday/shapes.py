@@ -48,8 +48,10 @@ def apply(inj: Injection, recording: Recording, trigger: Trigger, alarm_minute: 
         m = recording.metrics
         alarmed = (m.resource == trigger.resource) & (m.metric == trigger.metric) & (m.stat == trigger.statistic)
         recording = replace(recording, metrics=m[~alarmed].reset_index(drop=True))
-    if shape.no_tracing:
+    if shape.no_tracing or shape.metrics_only:
         recording = replace(recording, spans=recording.spans.iloc[0:0])
+    if shape.metrics_only:
+        recording = replace(recording, logs=recording.logs.iloc[0:0])
     if shape.window_opens_after_onset:
         recording = _opens_after_onset(inj, recording, alarm_minute)
     if shape.baseline_days_away is not None:
