@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from statistics import NormalDist
 
+import numpy as np
 import pandas as pd
 
 from domain.findings import TraceDetails
@@ -63,15 +64,26 @@ def _edges(frame: pd.DataFrame) -> pd.DataFrame:
     return pairs
 
 
+def _reference(baseline: pd.Series) -> tuple[float, float] | None:
+    """The baseline's median and robust spread, None when it has too few spans to say."""
+    values = baseline.dropna().to_numpy(dtype=float)
+    if len(values) < MIN_SPANS:
+        return None
+    median = float(np.median(values))
+    deviation = np.abs(values - median)
+    scale = max(1.4826 * float(np.median(deviation)), 1.2533 * float(deviation.mean()), 0.01 * abs(median), 1e-6)
+    return median, scale
+
+
+def _shift(values: np.ndarray, reference: tuple[float, float] | None) -> float:
+    if reference is None or len(values) < MIN_SPANS:
+        return 0.0
+    return (float(np.median(values)) - reference[0]) / reference[1]
+
+
 def _robust_shift(incident: pd.Series, baseline: pd.Series) -> float:
     """How many baseline robust standard deviations the incident median sits above the baseline median."""
-    if len(incident) < MIN_SPANS or len(baseline) < MIN_SPANS:
-        return 0.0
-    median = float(baseline.median())
-    mad = float((baseline - median).abs().median())
-    mean_ad = float((baseline - median).abs().mean())
-    scale = max(1.4826 * mad, 1.2533 * mean_ad, 0.01 * abs(median), 1e-6)
-    return (float(incident.median()) - median) / scale
+    return _shift(incident.dropna().to_numpy(dtype=float), _reference(baseline))
 
 
 # The shares of the incident spans (the latest ones) a network gap is also looked for in. A
@@ -95,21 +107,23 @@ def _tail_shift(spans: pd.DataFrame, column: str, baseline: pd.Series) -> tuple[
     Picking the best of several tails is several tests: the shift a tail shows is corrected
     for their number (Bonferroni, `_looked_at`), and never counts for less than the whole
     window's own shift."""
-    ordered = spans.sort_values("start")
-    whole = _robust_shift(ordered[column], baseline)
-    best, best_z, best_tail, looks = whole * math.sqrt(len(ordered)), whole, ordered, 1
+    ordered = spans[spans[column].notna()].sort_values("start")
+    values = ordered[column].to_numpy(dtype=float)
+    reference = _reference(baseline)  # once: every tail is measured against the same baseline
+    count = len(values)
+    whole = _shift(values, reference)
+    best, best_z, best_size, looks = whole * math.sqrt(count), whole, count, 1
     for share in TAIL_SHARES[1:]:
-        size = int(round(len(ordered) * share))
+        size = int(round(count * share))
         if size < MIN_SPANS:
             break
         looks += 1
-        tail = ordered.iloc[len(ordered) - size:]
-        z = _robust_shift(tail[column], baseline)
+        z = _shift(values[count - size:], reference)
         if z * math.sqrt(size) > best:
-            best, best_z, best_tail = z * math.sqrt(size), z, tail
-    if best_tail is ordered:
+            best, best_z, best_size = z * math.sqrt(size), z, size
+    if best_size == count:
         return whole, ordered
-    return max(whole, _looked_at(best_z, looks)), best_tail
+    return max(whole, _looked_at(best_z, looks)), ordered.iloc[count - best_size:]
 
 
 def _looked_at(z: float, looks: int) -> float:
