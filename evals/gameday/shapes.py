@@ -4,8 +4,9 @@ The default bundle is tidy: a 60-minute window before the alarm, the normal peri
 before it, every metric at one-minute resolution, the alarmed series present. Real recordings
 are not: the recording starts with the fault already in effect, the only normal data is from
 another day, metrics come at five-minute or one-second periods, the alarmed metric was never
-exported, tracing was off (no spans, and no call graph to go by). A scenario asks for these through `Injection.shape`; `apply` reshapes the rendered
-telemetry after the fault, the distractors and the alarm are decided.
+exported, tracing was off (no spans, and no call graph to go by), only metrics were exported. A
+scenario asks for these through `Injection.shape`; `apply` reshapes the rendered telemetry after
+the fault, the distractors and the alarm are decided.
 """
 
 from __future__ import annotations

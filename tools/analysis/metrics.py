@@ -31,7 +31,7 @@ import pandas as pd
 from domain.findings import MetricDetails
 from domain.models import Evidence, Finding, SeriesSketch, TimeWindow
 from tools.analysis.constraints import constraint_named
-from tools.analysis.new_series import with_new_partition_rates, with_sibling_references
+from tools.analysis.new_series import namespace_of, parsed_dimensions, with_new_partition_rates, with_sibling_references
 from tools.analysis.semantics import bad_direction, is_percentage, is_traffic, metric_domain
 
 KEY = ["resource", "namespace", "metric", "stat", "dimensions"]
@@ -56,12 +56,7 @@ def z_to_score(z: float) -> float:
 
 
 def _dimensions(row: pd.Series) -> dict[str, str]:
-    raw = row["dimensions"]
-    return {str(k): str(v) for k, v in json.loads(raw).items()} if isinstance(raw, str) and raw else {}
-
-
-def _namespace(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    return parsed_dimensions(row["dimensions"])
 
 
 def per_metric(
@@ -83,7 +78,7 @@ def per_metric(
         ns_code, metric_code = divmod(int(pair), width)
         namespace = ns_values[ns_code - 1] if ns_code > 0 else None
         metric = metric_values[metric_code - 1] if metric_code > 0 else ""
-        lookup[pair] = read(str(metric), _namespace(namespace))
+        lookup[pair] = read(str(metric), namespace_of(namespace))
     return lookup[key]
 
 
@@ -273,7 +268,7 @@ def metric_findings(
         direction = "up" if up else "down"
         # Less activity on a metric with no bad direction (connections, bytes) is a
         # consequence of trouble elsewhere more often than a cause: treat it as traffic.
-        namespace = _namespace(run["namespace"])
+        namespace = namespace_of(run["namespace"])
         traffic = is_traffic(run["metric"], namespace) or (run["bad"] == "both" and not up)
         finding_id = Finding.make_id("metric", run["resource"], label)
         series_of[finding_id] = tuple(run[k] for k in KEY)
@@ -484,7 +479,7 @@ def _partition_findings(
                 baseline_value=float(run["median"]), incident_value=float(run["value"]),
                 details=MetricDetails(
                     namespace=str(row["namespace"] or ""), metric=str(row["metric"]), stat=str(row["stat"]),
-                    dimensions=_dimensions(row), z=round(z, 2), traffic=is_traffic(str(row["metric"]), _namespace(row["namespace"])),
+                    dimensions=_dimensions(row), z=round(z, 2), traffic=is_traffic(str(row["metric"]), namespace_of(row["namespace"])),
                     via=str(row["resource"]), period_s=periods.get(tuple(run[k] for k in KEY), 60),
                     until=_until(run, periods), observed_until=observed_until[tuple(run[k] for k in KEY)],
                     constraint=constraint_named(str(row["metric"])),
@@ -567,7 +562,7 @@ def alarm_metric_observation(
     inc = inc.join(stats, on=KEY, how="inner")
     if inc.empty:
         return None
-    namespace = _namespace(inc["namespace"].iloc[0])
+    namespace = namespace_of(inc["namespace"].iloc[0])
     inc = inc.assign(bad=bad_direction(metric, namespace))
     z = float(np.max(_directional_z(inc)))
     label = f"{metric} (alarmed metric)"

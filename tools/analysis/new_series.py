@@ -19,7 +19,13 @@ from tools.analysis.semantics import bad_direction, is_traffic
 
 
 def namespace_of(value: object) -> str | None:
+    """A series' namespace, None when it has none."""
     return value if isinstance(value, str) and value else None
+
+
+def parsed_dimensions(dimensions: object) -> dict[str, str]:
+    """A series' dimensions, stored as a JSON object's text, as a dict of strings."""
+    return {str(k): str(v) for k, v in json.loads(dimensions).items()} if isinstance(dimensions, str) and dimensions else {}
 
 
 # Statistics that add up over calls: a series' level depends on the share of the traffic it got.
@@ -43,10 +49,10 @@ def with_sibling_references(stats: pd.DataFrame, inc: pd.DataFrame, key: list[st
         return stats
     family: dict[tuple, list[tuple[dict, tuple]]] = {}
     for key in stats.index:
-        family.setdefault(key[:4], []).append((_parsed(key[4]), key))
+        family.setdefault(key[:4], []).append((parsed_dimensions(key[4]), key))
     borrowed: dict[tuple, tuple] = {}
     for key in new.itertuples(index=False, name=None):
-        dims = _parsed(key[4])
+        dims = parsed_dimensions(key[4])
         matching = _siblings(dims, [d for d, _ in family.get(key[:4], [])])
         siblings = [k for d, k in family.get(key[:4], []) if d in matching]
         if siblings:
@@ -78,18 +84,21 @@ def with_new_partition_rates(base: pd.DataFrame, inc: pd.DataFrame, key: list[st
     failures = [k for k in new if not is_traffic(k[2], namespace_of(k[1])) and bad_direction(k[2], namespace_of(k[1])) == "up"]
     if not failures:
         return base, inc
-    base_dims: dict[tuple, list[dict[str, str]]] = {}
+    # (resource, namespace, metric, stat) -> the baseline's dimension texts, by their parsed value
+    base_dims: dict[tuple, dict[str, dict[str, str]]] = {}
     for r, ns, m, st, dims in known:
-        base_dims.setdefault((r, ns, m, st), []).append(_parsed(dims))
+        base_dims.setdefault((r, ns, m, st), {})[dims] = parsed_dimensions(dims)
     added_inc, added_base = [], []
     for r, ns, m, st, dims in failures:
-        mine = _parsed(dims)
+        mine = parsed_dimensions(dims)
         traffic = sorted({k[2] for k in new if k[:2] == (r, ns) and k[3:] == (st, dims) and is_traffic(k[2], namespace_of(ns))})
         for t in traffic:
-            siblings = [d for d in _siblings(mine, base_dims.get((r, ns, m, st), [])) if d in base_dims.get((r, ns, t, st), [])]
-            if not siblings:
+            counted = base_dims.get((r, ns, t, st), {})
+            candidates = {raw: d for raw, d in base_dims.get((r, ns, m, st), {}).items() if raw in counted}
+            matching = _siblings(mine, list(candidates.values()))
+            sibling = next((raw for raw, d in candidates.items() if d in matching), None)
+            if sibling is None:
                 continue
-            sibling = next(k[4] for k in known if k[:4] == (r, ns, m, st) and _parsed(k[4]) == siblings[0])
             added_inc.append(_rate(inc, (r, ns, st), m, t, dims))
             added_base.append(_rate(base, (r, ns, st), m, t, sibling))
             break
@@ -110,7 +119,3 @@ def _rate(frame: pd.DataFrame, where: tuple[str, str, str], failures: str, reque
         "resource": r, "namespace": ns, "metric": f"{failures} per request", "stat": "Average", "dimensions": dims,
         "timestamp": both.index, "value": (both["n"] / both["d"]).to_numpy(),
     })
-
-
-def _parsed(dimensions: str) -> dict[str, str]:
-    return {str(k): str(v) for k, v in json.loads(dimensions).items()} if isinstance(dimensions, str) and dimensions else {}

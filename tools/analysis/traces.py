@@ -26,6 +26,7 @@ import pandas as pd
 
 from domain.findings import TraceDetails
 from domain.models import Evidence, Finding
+from tools.analysis.call_graph import with_caller
 from tools.analysis.metrics import Z_ONSET, z_to_score
 
 _NORMAL = NormalDist()
@@ -242,13 +243,6 @@ def edge_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> list[
     return findings + _edge_latency_findings(inc, base)
 
 
-def _with_caller(frame: pd.DataFrame) -> pd.DataFrame:
-    """Each span with the service of its parent span (`caller`), where that is another service."""
-    parents = frame[["trace_id", "span_id", "service"]].rename(columns={"span_id": "parent_id", "service": "caller"})
-    spans = frame.merge(parents, on=["trace_id", "parent_id"], how="inner")
-    return spans[spans["caller"] != spans["service"]]
-
-
 def _edge_latency_findings(inc: pd.DataFrame, base: pd.DataFrame) -> list[Finding]:
     """Calls on one edge that got slower while the callee served its other callers as before.
 
@@ -259,7 +253,7 @@ def _edge_latency_findings(inc: pd.DataFrame, base: pd.DataFrame) -> list[Findin
     are split by caller and scanned over their latest stretches (`_tail_shift`, corrected for
     the looks). The contrast with the other callers over the same minutes is what makes it the
     edge: a callee slow for every caller is its own time (`service_trace_findings`)."""
-    inc_calls, base_calls = _with_caller(inc), _with_caller(base)
+    inc_calls, base_calls = with_caller(inc), with_caller(base)
     if inc_calls.empty or base_calls.empty:
         return []
     base_groups = dict(tuple(base_calls.groupby(["caller", "service"])))
