@@ -486,6 +486,30 @@ def test_trouble_that_ended_with_the_change_still_in_place_still_reads_as_a_blip
     assert api.evidence_score < fixed.evidence_score
 
 
+def _flag_flip(api_until_minute: float, *, rolled_back: bool = False) -> list[Finding]:
+    # alb -> api -> api-config: a feature flag of api flipped at minute -2 (the configuration
+    # has no telemetry of its own), api got slower from minute 0 until `api_until_minute`, and
+    # the data goes on to minute 30.
+    findings = [_ended("alb", ALARM_METRIC, 0.99, 1, api_until_minute, 30), _ended("api", "Latency", 0.9, 0, api_until_minute, 30),
+                _change("api-config", "PutParameter", -2, 0.95)]
+    return [*findings, _change("api-config", "PutParameter", 5, 0.0)] if rolled_back else findings
+
+
+def test_a_change_whose_callers_recovered_with_the_change_still_in_place_is_discounted() -> None:
+    # The slowdown was over at minute 6 and nobody touched the flag again: what a flag breaks
+    # stays broken until it is flipped back, so the flag is unlikely to be why api was slow.
+    topology = _topology([("alb", "api"), ("api", "api-config")], {"api-config": "AWS::SSM::Parameter"})
+    lasting = next(h for h in rank(_flag_flip(30), _scope(topology), TRIGGER).hypotheses if h.resource == "api-config")
+    blip = next(h for h in rank(_flag_flip(6), _scope(topology), TRIGGER).hypotheses if h.resource == "api-config")
+    fixed = next(h for h in rank(_flag_flip(6, rolled_back=True), _scope(topology), TRIGGER).hypotheses
+                 if h.resource == "api-config")
+    assert "ended by itself" in blip.reasoning and "ended by itself" not in lasting.reasoning
+    assert blip.evidence_score < lasting.evidence_score
+    # Flipped back at minute 5, just before the slowdown ended: the flag did not stop breaking things by itself.
+    assert "ended by itself" not in fixed.reasoning
+    assert fixed.evidence_score > blip.evidence_score
+
+
 def test_latency_of_outgoing_calls_is_not_the_callers_own_failure() -> None:
     # "a" only reports that its outgoing calls got slower (client-side latency that names no
     # dependency); "b" fails on its own. The louder client-side shift must not outrank it.

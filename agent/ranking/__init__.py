@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 from agent.calibration import calibrated
 from agent.ranking.candidates import (
-    Candidate, anomalous as anomalous_of, collect, demand_onset, inferred, is_traffic, magnitude, quiet_alarm, recovery,
+    Candidate, anomalous as anomalous_of, collect, demand_onset, inferred, inherited_recovery, is_traffic, magnitude,
+    quiet_alarm, recovery,
 )
 from agent.ranking.cause import cause_of
 from agent.ranking.explanation import DeterministicReasoner
@@ -104,6 +105,9 @@ def rank(
     for cand in pool:
         # Before any scoring: whether a dependency's anomaly lasted decides what it explains.
         cand.recovered_at = recovery(cand)
+    for cand in pool:
+        # A change credited with its callers' failure: whether that failure ended by itself.
+        cand.recovered_at = cand.recovered_at or inherited_recovery(cand, cands)
     for cand in pool:
         score(cand, anomalous, topology, scope.entry, bool(alarm_normal), echoes, observed)
         if cand.recovered_at is not None:

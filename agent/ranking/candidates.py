@@ -36,6 +36,7 @@ class Candidate:
     change: float = 0.0
     score: float = 0.0
     recovered_at: datetime | None = None  # when its anomaly ended by itself, if it did
+    inherits_from: list[str] = field(default_factory=list)  # the failing callers a change without telemetry is credited with
     loads: str | None = None  # a neighbour: the failing dependency its extra requests explain (load.py)
     loaded_by: str | None = None  # the neighbour whose extra requests explain this one's failure
 
@@ -253,6 +254,25 @@ def recovery(cand: Candidate) -> datetime | None:
     end = max(ends)
     # A change after the onset and no later than the end (a rollback, a fix) ended it.
     if any(f.onset and (cand.onset is None or f.onset > cand.onset) and f.onset <= end + tolerance(cand) for f in cand.changes):
+        return None
+    return end
+
+
+def inherited_recovery(cand: Candidate, cands: dict[str, Candidate]) -> datetime | None:
+    """When the failure a change without telemetry of its own inherits (`score_changes`) ended by
+    itself: every caller it is credited with recovered (`recovery`), and no later change on it (a
+    rollback, a fix) came before that. None otherwise.
+
+    The reason is `recovery`'s: a change stays in place until someone reverts it, so trouble
+    that ended while the change stayed is unlikely to be the change's doing."""
+    if not cand.inherits_from:
+        return None
+    ends = [cands[r].recovered_at if r in cands else None for r in cand.inherits_from]
+    if any(end is None for end in ends):
+        return None
+    end = max(e for e in ends if e is not None)
+    first = min((f.onset for f in cand.changes if f.onset), default=None)
+    if first is None or any(f.onset and first < f.onset <= end + ONSET_TOLERANCE for f in cand.changes):
         return None
     return end
 

@@ -75,7 +75,11 @@ def reasoning(cand: RankedCandidate, findings: dict[str, Finding]) -> str:
         parts.append(_change_timing(cand, changes[0]) + f": {changes[0].summary}.")
     if cand.cause in _WHY and not cand.loads:
         parts.append(_WHY[cand.cause])
-    if cand.recovered_at is not None:
+    if cand.recovered_at is not None and not ordered:
+        parts.append(f"The failure it is credited with ended by itself at {cand.recovered_at:%H:%M} UTC while the change "
+                     "stayed in place (no rollback or fix was recorded): what a change breaks stays broken until someone "
+                     "reverts it, so it is discounted.")
+    elif cand.recovered_at is not None:
         parts.append(f"Its anomaly ended by itself at {cand.recovered_at:%H:%M} UTC, with no health event and no "
                      "change (a rollback, a fix) while it lasted: it may have been a transient blip, so it is discounted.")
     if not cand.is_entry:

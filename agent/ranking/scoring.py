@@ -162,6 +162,7 @@ def score_changes(
             cand.fault = max(cand.fault, max(c.fault for c in callers) * cand.change)
             cand.anomaly = max(cand.anomaly, cand.fault)
             cand.onset = min(f.onset for f in cand.changes if f.onset)
+            cand.inherits_from = [c.resource for c in callers]
 
 
 def score(
