@@ -67,6 +67,14 @@ class Edge(Model):
     callee: str
 
 
+# Resource types that pass messages on to their consumers instead of calling them and waiting: a
+# queue, a stream, a topic, an event bus. The sender's request ends when the message is stored.
+BUFFER_TYPES = (
+    "AWS::SQS::Queue", "AWS::SNS::Topic", "AWS::Kinesis::Stream", "AWS::KinesisFirehose::DeliveryStream",
+    "AWS::Events::EventBus", "AWS::MSK::Cluster", "AWS::AmazonMQ::Broker",
+)
+
+
 class Topology(Model):
     resources: list[Resource] = Field(default_factory=list)
     edges: list[Edge] = Field(default_factory=list)
@@ -113,6 +121,20 @@ class Topology(Model):
         is a resource and some edge touches it. A recording with resources but no edges (X-Ray
         not enabled, a metrics-only export) maps none."""
         return resource_id in self.ids() and bool(self.callees(resource_id) or self.callers(resource_id))
+
+    def decoupled_at_buffers(self, entry: str) -> "Topology":
+        """The call graph as failures travel up it: without the edges from a buffer (`BUFFER_TYPES`)
+        to its consumers, except when the buffer is `entry`, the alarmed resource.
+
+        A message's sender is done once the buffer holds the message, so a consumer that fails or
+        slows down makes the backlog grow, not the sender's requests slower or failing: it cannot
+        explain an alarm above the buffer. It can explain an alarm on the buffer's backlog, which
+        is why the alarmed buffer keeps its consumers. The buffer itself stays a dependency of
+        its senders (a queue that refuses messages fails their requests)."""
+        buffers = {r.id for r in self.resources if r.type in BUFFER_TYPES and r.id != entry}
+        if not buffers or not any(e.caller in buffers for e in self.edges):
+            return self
+        return self.model_copy(update={"edges": [e for e in self.edges if e.caller not in buffers]})
 
     def assuming_dependencies_of(self, entry: str) -> "Topology":
         """This topology when it maps `entry`; otherwise one in which `entry` calls every other

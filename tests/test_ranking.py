@@ -510,6 +510,30 @@ def test_a_change_whose_callers_recovered_with_the_change_still_in_place_is_disc
     assert fixed.evidence_score > blip.evidence_score
 
 
+def _behind_a_queue() -> Topology:
+    # alb -> api -> orders (a queue) -> worker: api sends a message and is done; worker reads it later.
+    return _topology([("alb", "api"), ("api", "orders"), ("orders", "worker"), ("alb", "web")],
+                     {"orders": "AWS::SQS::Queue"})
+
+
+def test_a_consumer_behind_a_queue_does_not_explain_an_alarm_on_the_senders_side() -> None:
+    # The front end got slower, and the worker behind the queue failed a few messages at the
+    # same minute. Its failures make the backlog grow, not api's requests slower: not the cause.
+    findings = [_metric("alb", ALARM_METRIC, 0.99, 1), _metric("web", "Latency", 0.9, 0), _metric("worker", "Errors", 0.95, 0)]
+    ranking = rank(findings, _scope(_behind_a_queue()), TRIGGER)
+    assert ranking.hypotheses[0].resource == "web"
+    # Without the queue between them (api calls worker and waits), the worker is the likelier cause.
+    synchronous = _topology([("alb", "api"), ("api", "worker"), ("alb", "web")])
+    assert rank(findings, _scope(synchronous), TRIGGER).hypotheses[0].resource == "worker"
+
+
+def test_an_alarm_on_the_queue_still_reaches_its_consumer() -> None:
+    # The alarm is on the queue's backlog: the consumer that stopped reading it is the cause.
+    findings = [_metric("orders", "ApproximateAgeOfOldestMessage", 0.99, 1), _metric("worker", "Errors", 0.95, 0)]
+    ranking = rank(findings, _scope(_behind_a_queue(), entry="orders"), TRIGGER)
+    assert ranking.hypotheses[0].resource == "worker"
+
+
 def test_latency_of_outgoing_calls_is_not_the_callers_own_failure() -> None:
     # "a" only reports that its outgoing calls got slower (client-side latency that names no
     # dependency); "b" fails on its own. The louder client-side shift must not outrank it.

@@ -86,9 +86,10 @@ def rank(
     `reasoner` writes their words (default: the deterministic one)."""
     observed = set(observed or ()) | {f.resource for f in findings if f.kind in SYMPTOM_KINDS}
     cands = collect(findings, scope)
-    # Scored on the call graph; with none for the alarmed resource, on one where it may depend
-    # on anything. Paths are checked on the graph as recorded: an assumed edge is not seen.
-    topology = scope.topology.assuming_dependencies_of(scope.entry)
+    # Scored on the call graph as failures travel up it (not through a queue from its consumer
+    # to its senders); with no graph for the alarmed resource, on one where it may depend on
+    # anything. Paths are checked on the graph as recorded: an assumed edge is not seen.
+    topology = scope.topology.decoupled_at_buffers(scope.entry).assuming_dependencies_of(scope.entry)
     anomalous = anomalous_of(cands, topology)
     pool = [
         c for c in cands.values()
