@@ -17,6 +17,7 @@ from tools.analysis.metrics import metric_findings
 from tools.analysis.semantics import (
     _from_words,
     bad_direction,
+    carried_by_calls,
     is_outgoing,
     is_percentage,
     is_traffic,
@@ -319,3 +320,21 @@ def test_the_analysis_reads_direction_and_domain_with_the_namespace() -> None:
     # The same name in an application's own namespace is the application's.
     own = _findings(_series("Shop/App", "SuccessfulRequestLatency", 150.0))
     assert [f.domain for f in own] == [APP]
+
+
+@pytest.mark.parametrize(("namespace", "metric", "carried"), [
+    ("AWS/ApplicationELB", "TargetResponseTime", True),  # the time calls take, under any name
+    ("AWS/Lambda", "Duration", True),
+    (None, "PodServerLatencyP90(s)", True),
+    ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", True),  # calls that fail
+    (None, "Errors", True),
+    (None, "availability", True),
+    (None, "SuccessRate(%)", True),
+    ("AWS/ECS", "CPUUtilization", False),  # what a resource uses stays with it
+    ("AWS/ECS", "MemoryUtilization", False),
+    ("AWS/RDS", "DatabaseConnections", False),
+    ("AWS/RDS", "FreeStorageSpace", False),
+    (None, "requests", False),  # what it is asked for is traffic
+])
+def test_what_a_failure_carries_up_a_chain_of_calls(namespace: str | None, metric: str, carried: bool) -> None:
+    assert carried_by_calls(metric, namespace) is carried

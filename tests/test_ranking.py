@@ -510,6 +510,34 @@ def test_a_change_whose_callers_recovered_with_the_change_still_in_place_is_disc
     assert fixed.evidence_score > blip.evidence_score
 
 
+def test_a_callers_cpu_is_not_compared_with_its_dependencys() -> None:
+    # db failed 20 requests from minute 0; api, which calls it, failed as many from minute 1 and
+    # its CPU rose far more than db's (retries, error handling). Failed calls travel up a call
+    # chain; CPU does not: a caller's CPU is not made of its dependency's, so db's smaller CPU
+    # rise says nothing of how much of api's failure it explains.
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.99, 2),
+        _shift("db", "Errors", 0, 20, 0, stat="Sum"), _shift("db", "CPUUtilization", 20, 30, 0, stat="Average"),
+        _shift("api", "Errors", 0, 20, 1, stat="Sum"), _shift("api", "CPUUtilization", 20, 80, 1, stat="Average"),
+    ]
+    ranking = rank(findings, _scope(_topology([("alb", "api"), ("api", "db")])), TRIGGER)
+    assert ranking.hypotheses[0].resource == "db"
+
+
+def test_failed_calls_below_are_compared_as_counts_not_per_call() -> None:
+    # api serves 100 requests a minute; db failed 20 calls a minute and api 20 requests. Each
+    # failed call fails at most one request above, so db's 20 account for all of api's 20,
+    # whether api calls db on every request or on a fifth of them.
+    def ranked(db_calls: float):
+        findings = [_metric("alb", ALARM_METRIC, 0.99, 2), _shift("db", "Errors", 0, 20, 0, stat="Sum", calls=db_calls),
+                    _shift("api", "Errors", 0, 20, 1, stat="Sum", calls=100)]
+        return rank(findings, _scope(_topology([("alb", "api"), ("api", "db")])), TRIGGER).hypotheses
+
+    every, fifth = ranked(100), ranked(20)
+    assert every[0].resource == fifth[0].resource == "db"
+    assert fifth[0].evidence_score == every[0].evidence_score
+
+
 def _behind_a_queue() -> Topology:
     # alb -> api -> orders (a queue) -> worker: api sends a message and is done; worker reads it later.
     return _topology([("alb", "api"), ("api", "orders"), ("orders", "worker"), ("alb", "web")],
@@ -601,13 +629,14 @@ def test_an_echo_of_a_resource_the_alarmed_one_does_not_depend_on_corroborates_n
     assert ranking.abstained
 
 
-def _shift(resource: str, metric: str, before: float, after: float, onset_minute: float, *, stat: str = "Average") -> Finding:
+def _shift(resource: str, metric: str, before: float, after: float, onset_minute: float, *, stat: str = "Average",
+           calls: float | None = None) -> Finding:
     signal = f"Test/{metric} {stat}"
     return Finding(
         id=Finding.make_id("metric", resource, signal), domain="application", kind="metric", resource=resource,
         signal=signal, summary=f"{signal} on {resource} {before} -> {after}", onset=_at(onset_minute), score=0.99,
         direction="up" if after > before else "down",
-        evidence=Evidence(baseline_value=before, incident_value=after, details=MetricDetails(metric=metric, stat=stat)),
+        evidence=Evidence(baseline_value=before, incident_value=after, details=MetricDetails(metric=metric, stat=stat, calls=calls)),
     )
 
 

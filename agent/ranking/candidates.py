@@ -17,7 +17,7 @@ from agent.ranking.thresholds import (
 from agent.state import Scope
 from domain.findings import ChangeDetails, MetricDetails, TraceDetails
 from domain.models import Finding, Topology
-from tools.analysis.semantics import is_outgoing, is_percentage
+from tools.analysis.semantics import carried_by_calls, is_outgoing, is_percentage
 
 
 @dataclass
@@ -171,11 +171,14 @@ def anomalous(cands: dict[str, Candidate], topology: Topology) -> dict[str, Cand
 
 
 def deltas(cand: Candidate) -> dict[tuple[str, str], float]:
-    """Size of each metric shift by (metric, stat)."""
+    """Size of each shift of a quantity that calls carry (`carried_by_calls`: time, failures) by
+    (metric, stat): the shifts a cause's and its effect's sizes can be compared on."""
     out: dict[tuple[str, str], float] = {}
     for f in cand.symptoms:
         details = metric(f)
         if details is None or f.evidence.baseline_value is None or f.evidence.incident_value is None:
+            continue
+        if not carried_by_calls(details.metric, details.namespace or None):
             continue
         delta = abs(f.evidence.incident_value - f.evidence.baseline_value)
         key = (details.metric, details.stat)

@@ -59,6 +59,9 @@ def lasting(cause: Candidate, effect: Candidate) -> float:
     return max(0.0, min(1.0, covered / (end - effect.onset).total_seconds()))
 
 
+_COUNTS = {"sum", "samplecount"}  # statistics that count events in a period
+
+
 def _share_while_both(cause: Candidate, effect: Candidate) -> float:
     mine, theirs = deltas(cause), deltas(effect)
     common = [k for k in mine if k in theirs and theirs[k] > 0]
@@ -70,10 +73,12 @@ def _share_while_both(cause: Candidate, effect: Candidate) -> float:
         return uncomparable(cause, effect)
     # Means add up over calls, percentiles do not: compare averages where both have them.
     averages = [k for k in common if k[1].lower() in ("average", "avg", "mean")]
-    # A dependency called k times per call of its caller adds k times its own slowdown.
+    # A dependency called k times per call of its caller adds k times its own slowdown (or
+    # failure rate) to each call. A count (a Sum of errors) is not per call: each failed call
+    # below fails at most one call above, whatever the ratio of calls.
     calls_cause, calls_effect = calls(cause), calls(effect)
     flow = calls_cause / calls_effect if calls_cause and calls_effect else 1.0
-    measured = max(min(1.0, mine[k] * flow / theirs[k]) for k in (averages or common))
+    measured = max(min(1.0, mine[k] * (1.0 if k[1].lower() in _COUNTS else flow) / theirs[k]) for k in (averages or common))
     if averages or not all(_PERCENTILE.match(stat) for _, stat in common):
         return measured
     # Percentiles alone do not add up over calls (queueing, fan-out and retries amplify a

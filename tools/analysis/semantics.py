@@ -31,6 +31,9 @@ application metrics) is read from the words of its name, by one rule set:
 5. Percentage: a "%" or percent word, or utilization, availability, success rate.
 6. Outgoing: a time word together with client, dependency, downstream, outbound, outgoing or
    remote (`PodClientLatencyP90(s)`, `DependencyLatency`).
+7. Carried by calls: a time word of a call (latency, duration, time), a failure word, or a
+   success or availability word: what a dependency's failure passes on to its callers, so that
+   a caller's shift and its dependency's can be compared in size (CPU, memory, traffic cannot).
 
 These are vocabulary rules about metric names, not about any service or dataset. Callers pass
 the metric's namespace where they have it; without one, a name the table knows with a single
@@ -44,8 +47,8 @@ import re
 from domain.models import Domain
 from tools.analysis.metric_table import BadDirection, MetricMeaning, by_metric_name, table
 
-__all__ = ["BadDirection", "MetricMeaning", "bad_direction", "is_outgoing", "is_percentage", "is_traffic",
-           "meaning", "metric_domain", "words"]
+__all__ = ["BadDirection", "MetricMeaning", "bad_direction", "carried_by_calls", "is_call_time", "is_outgoing",
+           "is_percentage", "is_traffic", "meaning", "metric_domain", "words"]
 
 _SEPARATORS = re.compile(r"[^A-Za-z0-9%]+")
 _BOUNDARIES = re.compile(
@@ -176,6 +179,22 @@ def is_traffic(metric: str, namespace: str | None = None) -> bool:
     here is load, not necessarily a fault. Bytes and packets moved are volume too: more of them
     is more (or larger) requests, whichever end of a slow call the resource is on."""
     return meaning(metric, namespace).traffic
+
+
+def carried_by_calls(metric: str, namespace: str | None = None) -> bool:
+    """A quantity a failure carries up a chain of calls: the time calls take and how many of
+    them fail (errors, faults, 5xx, timeouts; a success rate or availability). A caller's such
+    shift is made of its dependency's, so their sizes can be compared. What a resource uses
+    (CPU, memory, connections, disk) or is asked for (traffic) stays where it is: a caller's
+    CPU is not made of its dependency's."""
+    name = words(metric)
+    return (is_call_time(metric, namespace) or _has(_FAILURE, name)
+            or bool({"success", "successes", "successful", "available", "availability"} & set(name)))
+
+
+def is_call_time(metric: str, namespace: str | None = None) -> bool:
+    """The time calls take (a latency, a duration, a response time), whatever the metric's name."""
+    return bad_direction(metric, namespace) == "up" and _has(_OUTGOING_TIME, words(metric))
 
 
 def is_outgoing(metric: str, namespace: str | None = None) -> bool:
