@@ -538,6 +538,20 @@ def test_failed_calls_below_are_compared_as_counts_not_per_call() -> None:
     assert fifth[0].evidence_score == every[0].evidence_score
 
 
+def test_a_failure_that_began_with_its_own_surge_in_demand_is_not_blamed_on_an_unrelated_dependency() -> None:
+    # api got six times its usual requests from minute 0 and began to fail at minute 1; its
+    # database's CPU had risen at minute -3 (a reporting query) without api failing for three
+    # minutes. The surge explains api's failure with no help from the database.
+    topology = _topology([("alb", "api"), ("api", "db")])
+    db = _shift("db", "CPUUtilization", 20, 65, -3)
+    failing = _shift("api", "Errors", 0, 40, 1, stat="Sum")
+    surge = _observed("api", "Requests", 0.99, 0, traffic=True)
+    alarm = _metric("alb", ALARM_METRIC, 0.99, 2)
+    assert rank([alarm, db, failing, surge], _scope(topology), TRIGGER).hypotheses[0].resource == "api"
+    # Without the surge, the database that went first below is the likelier cause.
+    assert rank([alarm, db, failing], _scope(topology), TRIGGER).hypotheses[0].resource == "db"
+
+
 def _behind_a_queue() -> Topology:
     # alb -> api -> orders (a queue) -> worker: api sends a message and is done; worker reads it later.
     return _topology([("alb", "api"), ("api", "orders"), ("orders", "worker"), ("alb", "web")],

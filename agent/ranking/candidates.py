@@ -286,6 +286,15 @@ def observed_end(cand: Candidate) -> datetime | None:
     return max(ends, default=None)
 
 
+def demand_led(cand: Candidate) -> bool:
+    """Whether the candidate's request volume rose clearly no later than it began to fail: its
+    failure has an explanation of its own, the extra requests (retries and backlogs raise the
+    volume only after a failure)."""
+    demand = demand_onset(cand)
+    failing = onset([f for f in cand.symptoms + cand.health if not is_traffic(f)])
+    return demand is not None and failing is not None and demand <= failing + tolerance(cand)
+
+
 def demand_onset(cand: Candidate) -> datetime | None:
     """When the resource's request volume rose clearly, if it did."""
     onsets = [

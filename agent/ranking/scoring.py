@@ -13,10 +13,10 @@ import re
 from datetime import datetime
 
 from agent.ranking.candidates import (
-    Candidate, calls, deltas, limit_reached, magnitude, metric, observed_end, tolerance,
+    Candidate, calls, deltas, demand_led, limit_reached, magnitude, metric, observed_end, tolerance,
 )
 from agent.ranking.thresholds import (
-    ALARM_NORMAL_DISCOUNT, ANOMALOUS, BLOCKED_ROUTE, CHANGE_WEIGHT, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
+    ALARM_NORMAL_DISCOUNT, ANOMALOUS, BLOCKED_ROUTE, CHANGE_WEIGHT, DEMAND_LED, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
     MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, PLAIN_FAULT, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE, VICTIM_DISCOUNT,
 )
 from domain.findings import LogDetails, TraceDetails
@@ -33,13 +33,17 @@ def share(cause: Candidate, effect: Candidate) -> float:
 
     Where both moved on the same metric and statistic (hence the same unit), compare sizes:
     a dependency whose latency rose by 1 ms cannot explain a caller that got 450 ms slower.
-    Otherwise magnitudes are not comparable and timing decides: a cause starts no later.
+    Otherwise magnitudes are not comparable and timing decides: a cause starts no later. An
+    effect whose own demand rose no later than its failure (`demand_led`) is explained by it in
+    part, so a dependency that failed for other reasons accounts for less of it (DEMAND_LED);
+    one that the same extra requests reached and failed is where they ran out of capacity.
     """
     if cause.fault < ANOMALOUS:
         return 0.0  # a shift in traffic alone explains no failure
     if cause.onset and effect.onset and cause.onset > effect.onset + tolerance(cause):
         return 0.0
-    return lasting(cause, effect) * _share_while_both(cause, effect)
+    value = lasting(cause, effect) * _share_while_both(cause, effect)
+    return value * DEMAND_LED if demand_led(effect) and not demand_led(cause) else value
 
 
 def lasting(cause: Candidate, effect: Candidate) -> float:

@@ -50,6 +50,11 @@ PLAIN_FAULT = 0.5
 # compared. The healthy hop is evidence against the propagation, not proof: its telemetry may
 # not cover the signal that travelled (a queue's depth, a CPU-only service).
 BLOCKED_ROUTE = 0.5
+# What is left of a dependency's share of an effect whose own demand rose clearly no later than
+# its failure: half, as for a route through something seen healthy. The extra requests are an
+# explanation of the effect's failure that needs no dependency (and they load its dependencies);
+# the dependency may still have failed as well.
+DEMAND_LED = 0.5
 # How much being a victim discounts: a candidate whose dependency fully explains it keeps a
 # fifth of its anomaly (it may still be a second fault), not none.
 VICTIM_DISCOUNT = 0.8
