@@ -37,6 +37,12 @@ eval: $(STAMP)
 	# The same incidents as if no service map had been recorded (calls from traces, or assumed).
 	$(BIN)/investigator eval out/bundles --without-call-graph --json out/eval-no-call-graph.json \
 		--markdown out/eval-no-call-graph.md --gate evals/gates/no-call-graph.yaml
+	# The game days again at seeds the dev suite does not use: other draws of the same families.
+	rm -rf out/fresh
+	$(BIN)/investigator gameday generate --suite classic --seed 101 --count 10 --out out/fresh/gameday/classic
+	$(BIN)/investigator gameday generate --suite realistic --seed 101 --count 10 --out out/fresh/gameday/realistic
+	$(BIN)/investigator eval out/fresh --json out/eval-fresh-seeds.json --markdown out/eval-fresh-seeds.md \
+		--gate evals/gates/fresh-seeds.yaml
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info
