@@ -350,6 +350,21 @@ def test_cli_generates_one_seed_when_a_seed_is_given(tmp_path, capsys):
     assert f"{bundles[0]}  gray-failure-az seed 7" in captured.err, "progress maps the opaque name to the scenario"
 
 
+def test_a_draw_whose_fault_trips_no_alarm_is_skipped_and_the_rest_are_written(tmp_path, capsys):
+    # At seed 201 the Lambda's traffic is low enough that the reduced concurrency still copes, so
+    # the queue's age alarm never fires: there is no incident to write for that draw. Seed 203
+    # of the same scenario does fire.
+    code = main(["gameday", "generate", "--out", str(tmp_path), "--scenario", "lambda-concurrency-exhausted",
+                 "--seed", "201", "--count", "3"])
+    captured = capsys.readouterr()
+    assert code == 2, "an incomplete suite must not look complete to a script"
+    assert "skipped lambda-concurrency-exhausted seed 201" in captured.err and "Traceback" not in captured.err
+    assert "draws skipped" in captured.err.splitlines()[-1]
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert 1 <= len(written) < 3 and all(validate_bundle(tmp_path / name) == [] for name in written)
+    assert "lambda-concurrency-exhausted seed 203" in captured.err
+
+
 @pytest.mark.parametrize("name", ["wrong-environment-config", "security-group-blocks-db", "false-alarm"])
 def test_nothing_the_investigation_reads_names_the_scenario(name):
     inc = incident(name)

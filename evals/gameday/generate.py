@@ -142,15 +142,27 @@ def write(incident: GeneratedIncident, out: Path) -> Path:
 
 
 def suite(out: Path, names: Sequence[str] | None = None, seeds: Sequence[int] | None = None,
-          progress: Callable[[str], None] | None = None, suite_name: str | None = None) -> list[Path]:
-    """Write every (scenario, seed) bundle under `out` (of one suite when named); returns the paths."""
+          progress: Callable[[str], None] | None = None, suite_name: str | None = None,
+          skipped: Callable[[str], None] | None = None) -> list[Path]:
+    """Write every (scenario, seed) bundle under `out` (of one suite when named); returns the paths.
+
+    A draw whose fault trips none of its alarms (`alarm.NoAlarmFired`: too mild at that seed's
+    traffic) has no incident to investigate: it is reported to `skipped` and the others are
+    still written; without `skipped` it raises."""
     chosen = list(names) if names else scenario_names(suite_name)
     for name in chosen:
         spec_of(name)
     paths = []
     for seed in seeds if seeds is not None else range(1, DEFAULT_SEEDS + 1):
         for name in chosen:
-            path = write(build(name, seed), out)
+            try:
+                incident = build(name, seed)
+            except alarm.NoAlarmFired as exc:
+                if skipped is None:
+                    raise
+                skipped(f"{name} seed {seed}: {exc}")
+                continue
+            path = write(incident, out)
             paths.append(path)
             if progress:
                 progress(f"{path.name}  {name} seed {seed}")
