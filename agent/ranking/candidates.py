@@ -36,7 +36,8 @@ class Candidate:
     change: float = 0.0
     score: float = 0.0
     recovered_at: datetime | None = None  # when its anomaly ended by itself, if it did
-    inherits_from: list[str] = field(default_factory=list)  # the failing callers a change without telemetry is credited with
+    # The failing callers whose failure a change without telemetry of its own is credited with.
+    inherits_from: list[str] = field(default_factory=list)
     loads: str | None = None  # a neighbour: the failing dependency its extra requests explain (load.py)
     loaded_by: str | None = None  # the neighbour whose extra requests explain this one's failure
 

@@ -16,8 +16,9 @@ from agent.ranking.candidates import (
     Candidate, calls, deltas, demand_led, limit_reached, magnitude, metric, observed_end, tolerance,
 )
 from agent.ranking.thresholds import (
-    ALARM_NORMAL_DISCOUNT, ANOMALOUS, BLOCKED_ROUTE, CHANGE_WEIGHT, DEMAND_LED, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN, MARGIN_FLOOR,
-    MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, PLAIN_FAULT, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE, VICTIM_DISCOUNT,
+    ALARM_NORMAL_DISCOUNT, ANOMALOUS, BLOCKED_ROUTE, CHANGE_WEIGHT, DEMAND_LED, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN,
+    MARGIN_FLOOR, MARGIN_WEIGHT, MAX_EVIDENCE_SCORE, PLAIN_FAULT, QUIET_ALARM_BASE, QUIET_ALARM_MAX_FACTOR, UNCOMPARABLE,
+    VICTIM_DISCOUNT,
 )
 from domain.findings import LogDetails, TraceDetails
 from domain.models import Finding, Topology
@@ -82,7 +83,9 @@ def _share_while_both(cause: Candidate, effect: Candidate) -> float:
     # below fails at most one call above, whatever the ratio of calls.
     calls_cause, calls_effect = calls(cause), calls(effect)
     flow = calls_cause / calls_effect if calls_cause and calls_effect else 1.0
-    measured = max(min(1.0, mine[k] * (1.0 if k[1].lower() in _COUNTS else flow) / theirs[k]) for k in (averages or common))
+    measured = max(
+        min(1.0, mine[k] * (1.0 if k[1].lower() in _COUNTS else flow) / theirs[k]) for k in (averages or common)
+    )
     if averages or not all(_PERCENTILE.match(stat) for _, stat in common):
         return measured
     # Percentiles alone do not add up over calls (queueing, fan-out and retries amplify a
