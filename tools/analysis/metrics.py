@@ -414,13 +414,12 @@ def _typical_calls(points: pd.DataFrame) -> dict[str, float]:
 def _reporters(resource: str, dimensions: str, named: set[str]) -> list[str]:
     """Other named resources a series' dimensions name (a client-side metric such as
     `DependencyErrors Service=<caller>` names the resource that measured it)."""
-    dims = json.loads(dimensions) if isinstance(dimensions, str) and dimensions else {}
-    return sorted({str(v) for v in dims.values() if v in named and v != resource})
+    return sorted({v for v in parsed_dimensions(dimensions).values() if v in named and v != resource})
 
 
 def _partition(resource: str, dimensions: str, named: set[str]) -> tuple[str | None, str]:
     """(the named resource a dimension value points at, the other dimensions as text)."""
-    dims = json.loads(dimensions) if dimensions else {}
+    dims = parsed_dimensions(dimensions)
     hits = [k for k, v in dims.items() if v in named and v != resource]
     if len(hits) != 1:
         return None, dimensions
