@@ -113,6 +113,31 @@ def test_a_dependency_that_degrades_after_its_caller_broke_is_not_the_cause() ->
     assert ranking.hypotheses[0].resource == "api"
 
 
+def _sampled(resource: str, metric: str, score: float, onset_minute: float, period_s: int = 60) -> Finding:
+    """A metric finding from a series sampled every `period_s` seconds."""
+    finding = _metric(resource, metric, score, onset_minute)
+    details = MetricDetails(metric=metric, period_s=period_s)
+    return finding.model_copy(update={"evidence": finding.evidence.model_copy(update={"details": details})})
+
+
+def test_a_dependency_seen_normal_after_its_caller_began_failing_did_not_cause_it() -> None:
+    # api logs errors in most calls from 10:00:00. db's 1-minute latency is first abnormal at
+    # 10:01:50, so its point at 10:00:50 was normal: fifty seconds after api's failure began,
+    # db was still fine. Two minutes of blur (the old rule) let db pass as api's cause.
+    topology = _topology([("alb", "api"), ("api", "db")])
+    alarm = _metric("alb", ALARM_METRIC, 0.99, 2)
+    late = rank([alarm, _log_finding("api", 0.95, 0), _sampled("db", "ReadLatency", 0.95, 110 / 60)], _scope(topology), TRIGGER)
+    assert late.hypotheses[0].resource == "api"
+    assert "victim" not in late.hypotheses[0].reasoning
+    # First abnormal at 10:01:00: the point before it (10:00:00) is the onset itself, so db may
+    # have begun at the same moment as api: then it is the likelier cause, api its victim.
+    early = rank([alarm, _log_finding("api", 0.95, 0), _sampled("db", "ReadLatency", 0.95, 1)], _scope(topology), TRIGGER)
+    assert early.hypotheses[0].resource == "db"
+    # A 5-minute series first abnormal 110 s after api's onset may have turned at api's onset.
+    coarse = rank([alarm, _log_finding("api", 0.95, 0), _sampled("db", "ReadLatency", 0.95, 110 / 60, 300)], _scope(topology), TRIGGER)
+    assert coarse.hypotheses[0].resource == "db"
+
+
 def test_a_benign_change_on_an_unrelated_healthy_resource_does_not_outrank_the_anomaly() -> None:
     # alb -> api (broken from 10:00) and alb -> catalog (healthy: its metrics are normal),
     # catalog deployed at 09:58, as close to the onset as a culprit's deploy would be.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.ranking.thresholds import (
-    ANOMALOUS, CLEAR_DEMAND, DEFAULT_PERIOD_S, ONSET_SCORE_BAND, ONSET_TOLERANCE, RECOVERY_MARGIN, RECOVERY_POINTS,
+    ANOMALOUS, CLEAR_DEMAND, DEFAULT_PERIOD_S, METRIC_CLOCK_SLACK, ONSET_SCORE_BAND, ONSET_TOLERANCE, RECOVERY_MARGIN, RECOVERY_POINTS,
     SYMPTOM_KINDS, TRAFFIC_WEIGHT,
 )
 from agent.state import Scope
@@ -230,9 +230,16 @@ def calls(cand: Candidate) -> float | None:
 
 def tolerance(cand: Candidate) -> timedelta:
     """How late a cause's onset may look: a metric sampled every 5 minutes shows a change up
-    to 5 minutes after it happened."""
-    periods = [period(f) or 0.0 for f in cand.symptoms]
-    return max(ONSET_TOLERANCE, timedelta(seconds=max(periods, default=0.0)))
+    to 5 minutes after it happened.
+
+    A cause seen in sampled metrics only was seen normal one period before its first abnormal
+    point, so it began no earlier than that period before (and METRIC_CLOCK_SLACK, for the
+    collectors' schedules): a caller already failing before then did not fail because of it.
+    Onsets dated by log lines or spans keep ONSET_TOLERANCE, for batching and clocks."""
+    periods = [period(f) for f in cand.symptoms]
+    if periods and all(p is not None for p in periods):
+        return timedelta(seconds=max(p for p in periods if p is not None)) + METRIC_CLOCK_SLACK
+    return max(ONSET_TOLERANCE, timedelta(seconds=max((p or 0.0 for p in periods), default=0.0)))
 
 
 def recovery(cand: Candidate) -> datetime | None:

@@ -26,8 +26,13 @@ CITED_CHANGES = 2
 ONSET_SCORE_BAND = 0.1
 
 # --- timing ------------------------------------------------------------------------------
-# Onsets this close count as simultaneous: clocks, log batching and 1-minute metrics blur more.
+# Onsets this close count as simultaneous when logs or spans date them: clocks, log batching
+# and 1-minute metrics blur more.
 ONSET_TOLERANCE = timedelta(minutes=2)
+# A cause seen in metrics only may have begun one sampling period before its first abnormal
+# point (the point before it was normal), plus this: collectors stamp their points on their own
+# schedules (a scrape at :10, a CloudWatch minute at :00), half of the finest usual period apart.
+METRIC_CLOCK_SLACK = timedelta(seconds=30)
 # A candidate whose every symptom ended by itself, followed by at least RECOVERY_MARGIN and
 # RECOVERY_POINTS normal points of its own data, with no health event and no change while it
 # lasted (a rollback, a fix), looks like a transient blip as much as a fault.
