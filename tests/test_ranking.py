@@ -797,6 +797,23 @@ def test_failing_requests_outside_the_alarms_neighbourhood_corroborate_nothing()
     assert ranking.abstained
 
 
+def test_below_a_quiet_alarm_the_failing_requests_are_what_paged_not_the_entrys_other_metrics() -> None:
+    # The alb's alarmed metric stayed put, but its CPU rose (an anomaly of the alb, though not
+    # what paged) and api fails most of its calls from 10:00. worker's latency shifted at the
+    # same time, more strongly. The alarm is corroborated by api's failing requests, so a root
+    # cause must explain those: api, not worker, which the alb's CPU would credit as much.
+    topology = _topology([("alb", "api"), ("alb", "worker")])
+    findings = [
+        _alarm_normal(), _metric("alb", "CPUUtilization", 0.8, 1),
+        _log_finding("api", 0.9, 0), _metric("worker", "Latency", 0.95, 0),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "api"
+    # Without the failing requests nothing corroborates the alarm's page: worker leads, weakly.
+    slow_only = [_alarm_normal(), _metric("alb", "CPUUtilization", 0.8, 1), _metric("worker", "Latency", 0.95, 0)]
+    assert rank(slow_only, _scope(topology), TRIGGER).hypotheses[0].resource == "worker"
+
+
 def test_a_dependency_blip_that_was_over_before_the_trouble_began_does_not_make_its_caller_a_victim() -> None:
     # db's latency blip ran from minute 0 to 3 and was normal for 27 minutes after; web's
     # errors start at minute 8 and last until the data ends. db cannot account for them.

@@ -204,14 +204,16 @@ def score(
     # Above all, a root cause must explain what paged: the alarmed resource.
     if cand.resource == entry:
         cand.explains_alarm = 1.0
-    elif entry in above and entry in anomalous:
-        cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology, observed)
     elif echoes:
         # The alarm barely moved but echoed these dependencies: explaining one explains the alarm.
+        # Before the alarmed resource's own anomaly: with its alarmed metric quiet, that anomaly
+        # is in its other metrics (its CPU, its traffic), which are not what paged.
         cand.explains_alarm = max(
             1.0 if r == cand.resource else explains(cand, echo, anomalous, topology, observed) if r in above else 0.0
             for r, echo in echoes.items()
         )
+    elif entry in above and entry in anomalous:
+        cand.explains_alarm = explains(cand, anomalous[entry], anomalous, topology, observed)
     elif entry in above and alarm_normal:
         # Nothing at the alarmed resource moved, so how much of it the candidate accounts for
         # cannot be measured: credit it as for magnitudes that cannot be compared. Counting it
