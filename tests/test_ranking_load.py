@@ -95,3 +95,27 @@ def test_a_neighbour_that_fails_itself_is_not_a_candidate() -> None:
     ranking = rank(findings, _scope(), TRIGGER)
     assert ranking.hypotheses[0].resource == "db"
     assert "catalog" not in [h.resource for h in ranking.hypotheses]
+
+
+def test_a_dependency_only_busier_since_its_caller_sent_more_is_doing_the_extra_work_not_failing() -> None:
+    # checkout's own request volume rose from 09:59 and its latency a little later; db's CPU
+    # rose from 10:00, and nothing else on db: no call to it got slower or failed. db is
+    # working harder for checkout's extra requests: the surge is the story, not db.
+    surge = [_metric("checkout", "Requests", -1, traffic=True), _metric("checkout", "Latency", 0.5), _metric("db", "CPUUtilization", 0)]
+    ranking = rank(surge, _scope(), TRIGGER)
+    top = ranking.hypotheses[0]
+    assert (top.resource, top.cause) == ("checkout", "traffic")
+    db = next(h for h in ranking.hypotheses if h.resource == "db")
+    assert "checkout" in db.reasoning and "sent clearly more requests" in db.reasoning
+    # Without the rise in demand, db's CPU is a fault of db's own that checkout's latency follows.
+    assert rank(SHARED_DB_FAILS, _scope(), TRIGGER).hypotheses[0].resource == "db"
+
+
+def test_a_dependency_whose_calls_got_slower_under_its_callers_surge_keeps_its_score() -> None:
+    # The same surge, but db's reads got slower too: the extra requests ran out of capacity at db.
+    surge = [_metric("checkout", "Requests", -1, traffic=True), _metric("checkout", "Latency", 0.5), _metric("db", "CPUUtilization", 0)]
+    busy = {h.resource: h.evidence_score for h in rank(surge, _scope(), TRIGGER).hypotheses}
+    slower = rank([*surge, _metric("db", "ReadLatency", 0)], _scope(), TRIGGER)
+    assert slower.hypotheses[0].resource == "db"
+    assert "sent clearly more requests" not in slower.hypotheses[0].reasoning
+    assert slower.hypotheses[0].evidence_score > busy["db"]

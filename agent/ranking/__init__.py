@@ -26,7 +26,7 @@ from agent.ranking.candidates import (
 from agent.ranking.cause import cause_of
 from agent.ranking.explanation import DeterministicReasoner
 from agent.ranking.familiarity import familiarity
-from agent.ranking.load import load_sources
+from agent.ranking.load import load_sources, working_for_callers
 from agent.ranking.path import checked_path
 from agent.ranking.scoring import (
     confidence, echoes as echoes_of, explains, failing_requests, quiet_alarm_factor, score, score_changes, share,
@@ -109,6 +109,8 @@ def rank(
     for cand in pool:
         # A change credited with its callers' failure: whether that failure ended by itself.
         cand.recovered_at = cand.recovered_at or inherited_recovery(cand, cands)
+    # A dependency only busier since its callers sent more: the extra work, not a failure.
+    working_for_callers(pool, cands, topology)
     for cand in pool:
         score(cand, anomalous, topology, scope.entry, bool(alarm_normal), echoes, observed)
         if cand.recovered_at is not None:

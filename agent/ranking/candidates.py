@@ -39,7 +39,7 @@ class Candidate:
     # The failing callers whose failure a change without telemetry of its own is credited with.
     inherits_from: list[str] = field(default_factory=list)
     loads: str | None = None  # a neighbour: the failing dependency its extra requests explain (load.py)
-    loaded_by: str | None = None  # the neighbour whose extra requests explain this one's failure
+    loaded_by: str | None = None  # the caller (a neighbour, or one only making it busier) whose extra requests explain it
 
 
 def metric(f: Finding) -> MetricDetails | None:

@@ -96,8 +96,8 @@ def reasoning(cand: RankedCandidate, findings: dict[str, Finding]) -> str:
         )
         return " ".join(parts)
     if cand.loaded_by:
-        parts.append(f"Its other caller {cand.loaded_by} sent clearly more requests no later than it began to fail: "
-                     "it may be failing under that load, so it is discounted.")
+        parts.append(f"Its caller {cand.loaded_by} sent clearly more requests no later than its trouble began: "
+                     "it may be failing, or only working harder, under that load, so it is discounted.")
     if cand.victim_of and cand.victim >= VICTIM_PROSE:
         parts.append(f"Its dependency {cand.victim_of} is anomalous too (from no later), so it may be a victim: discounted.")
     elif cand.victim_of:

@@ -12,13 +12,18 @@ The neighbour then takes the dependency's place as the explanation: its score is
 dependency's, times how clear its rise in demand is, and the dependency is discounted as the
 victim of that load. A neighbour that merely failed itself, or sent more only after the
 dependency had begun to fail (retries, a backlog), explains nothing and is not proposed.
+
+Inside the neighbourhood the same load shows differently (`working_for_callers`): a database
+whose CPU and I/O rose when its caller's requests did, while no call to it got slower or
+failed, is doing the extra work, not failing; the surge at the caller is the story.
 """
 
 from __future__ import annotations
 
-from agent.ranking.candidates import Candidate, demand_onset, is_traffic, tolerance
+from agent.ranking.candidates import Candidate, demand_onset, is_traffic, metric, tolerance
 from agent.ranking.thresholds import ANOMALOUS, VICTIM_DISCOUNT
 from domain.models import Topology
+from tools.analysis.semantics import carried_by_calls
 
 
 def demand_strength(cand: Candidate) -> float:
@@ -57,3 +62,41 @@ def load_sources(
         if cand.loads:
             sources.append(cand)
     return sources
+
+
+def only_busier(cand: Candidate) -> bool:
+    """Whether every sign of trouble on the candidate is in what it uses (CPU, I/O, connections,
+    memory): no call to it got slower or failed (`carried_by_calls`), no log or span shows a
+    failure, no health event. Such a resource is working harder; it is not failing its callers."""
+    if cand.health or not cand.symptoms:
+        return False
+    for f in cand.symptoms:
+        details = metric(f)
+        if details is None or carried_by_calls(details.metric, details.namespace or None):
+            return False
+    return True
+
+
+def working_for_callers(pool: list[Candidate], cands: dict[str, Candidate], topology: Topology) -> None:
+    """Discount a dependency that is only busier (`only_busier`) from when a caller of its, in
+    the alarm's neighbourhood, began sending clearly more requests (CLEAR_DEMAND, no later than
+    its onset): the extra work is those requests, so the surge is the story, not the dependency.
+    Discounted as a victim of the load is (`load_sources`), before scoring, so that it no
+    longer accounts for the failure of the caller that loads it; `loaded_by` names the caller. A
+    dependency whose calls got slower or failed keeps its score: that is where the extra
+    requests ran out of capacity."""
+    for cand in pool:
+        if cand.loaded_by is not None or cand.onset is None or not only_busier(cand):
+            continue
+        callers = [
+            c for r in topology.callers(cand.resource) if (c := cands.get(r)) is not None
+            and (d := demand_onset(c)) is not None and d <= cand.onset + tolerance(cand)
+        ]
+        if not callers:
+            continue
+        caller = max(callers, key=demand_strength)
+        # Less of a fault (so it accounts for less of its callers' trouble) and less anomalous.
+        discount = 1.0 - VICTIM_DISCOUNT * demand_strength(caller)
+        cand.fault *= discount
+        cand.anomaly *= discount
+        cand.loaded_by = caller.resource
