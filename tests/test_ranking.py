@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 
 from agent.calibration import calibrated
-from domain.findings import ChangeDetails, ConstraintKind, LogDetails, MetricDetails, TraceDetails
+from domain.findings import ChangeDetails, ConstraintKind, HealthDetails, LogDetails, MetricDetails, TraceDetails
 from domain.models import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
 from agent.ranking import ABSTAIN_BELOW, rank
 from agent.state import Scope
@@ -729,6 +729,31 @@ def test_a_dependencys_smaller_tail_latency_still_explains_its_callers_tail() ->
     ]
     ranking = rank(findings, _scope(topology), TRIGGER)
     assert ranking.hypotheses[0].resource == "cart"
+
+
+def _health(zone: str, minute: float, score: float = 0.9) -> Finding:
+    signal = f"health AWS_EC2_OPERATIONAL_ISSUE {zone}"
+    return Finding(
+        id=Finding.make_id("health", zone, signal), domain="infrastructure", kind="health", resource=zone, signal=signal,
+        summary=f"AWS Health issue AWS_EC2_OPERATIONAL_ISSUE for EC2 in {zone}", onset=_at(minute), score=score,
+        evidence=Evidence(event_ids=["evt-zone"], details=HealthDetails(
+            event_id="evt-zone", event_type_code="AWS_EC2_OPERATIONAL_ISSUE", service="EC2", availability_zone=zone)),
+    )
+
+
+def test_a_routine_change_on_a_service_failing_with_its_zone_does_not_make_it_the_cause() -> None:
+    # AWS Health reports zone-a impaired from 09:59; api and web, both placed in it, fail from
+    # 10:00. Someone re-applied api's scaling policy at 09:57. The zone accounts for api's
+    # failure as for web's: a change makes only the part of api's failure that is its own
+    # likelier its doing, so the zone stays the cause.
+    topology = _topology([("alb", "api"), ("alb", "web"), ("api", "zone-a"), ("web", "zone-a")],
+                         {"zone-a": "AWS::EC2::AvailabilityZone"})
+    failing = [_metric("alb", ALARM_METRIC, 0.99, 1), _metric("api", "Errors", 0.95, 0), _metric("web", "Errors", 0.95, 0)]
+    ranking = rank([*failing, _health("zone-a", -1), _change("api", "PutScalingPolicy", -3, 0.9)], _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "zone-a"
+    # With no impaired zone, the same change on the failing api is the likeliest story.
+    alone = rank([*failing[:2], _change("api", "PutScalingPolicy", -3, 0.9)], _scope(topology), TRIGGER)
+    assert (alone.hypotheses[0].resource, alone.hypotheses[0].cause) == ("api", "change")
 
 
 def test_a_changes_timing_is_stated_against_the_candidates_own_onset() -> None:

@@ -222,7 +222,10 @@ def score(
         cand.explains_alarm = UNCOMPARABLE
     explained = EXPLAIN_BASE + EXPLAIN_ALARM * cand.explains_alarm + (1.0 - EXPLAIN_BASE - EXPLAIN_ALARM) * cand.explains
     cand.score = cand.anomaly * (1.0 - VICTIM_DISCOUNT * cand.victim) * explained
-    cand.score = min(1.0, cand.score + CHANGE_WEIGHT * cand.change * (1.0 - cand.score))
+    # A change makes the candidate's own failure likelier its doing; the part of it that an
+    # anomalous dependency accounts for (a zone losing power under it) is not its own.
+    own = 1.0 - VICTIM_DISCOUNT * cand.victim
+    cand.score = min(1.0, cand.score + CHANGE_WEIGHT * cand.change * own * (1.0 - cand.score))
 
 
 def quiet_alarm_factor(observation: Finding) -> float:

@@ -70,6 +70,8 @@ EXPLAIN_BASE = 0.5
 EXPLAIN_ALARM = 0.25
 # A change at the candidate's onset closes this share of the gap between its score and 1:
 # a change is the most common cause, but alone it does not make a healthy resource the cause.
+# Only for the candidate's own failure: the share is scaled down as its score is when a
+# dependency accounts for it (VICTIM_DISCOUNT).
 CHANGE_WEIGHT = 0.5
 
 # --- confidence and abstention -----------------------------------------------------------
