@@ -487,6 +487,22 @@ def test_a_lone_blip_that_recovered_by_itself_is_not_claimed_as_a_root_cause() -
     assert lone_api.evidence_score < still.hypotheses[0].evidence_score
 
 
+def test_a_blip_on_a_service_whose_memory_keeps_creeping_still_reads_as_a_blip() -> None:
+    # api's latency was abnormal for four minutes, then normal for twenty; its memory has crept
+    # up since fifteen minutes before and still does (a cache warming). Its callers saw the
+    # latency, which ended: the creep does not make the blip a lasting fault.
+    alarm = _ended("alb", ALARM_METRIC, 0.99, 1, 30, 30)
+    creep = _ended("api", "MemoryUtilization", 0.95, -15, 24, 24)
+    blip = rank([alarm, _ended("api", "Latency", 0.9, 0, 4, 24), creep], _scope(_topology([("alb", "api")])), TRIGGER)
+    api = next(h for h in blip.hypotheses if h.resource == "api")
+    assert "transient" in api.reasoning
+    # Latency that is still abnormal when the data ends is a lasting fault, creep or not.
+    lasting = rank([alarm, _ended("api", "Latency", 0.9, 0, 24, 24), creep], _scope(_topology([("alb", "api")])), TRIGGER)
+    assert lasting.hypotheses[0].resource == "api"
+    assert "transient" not in lasting.hypotheses[0].reasoning
+    assert api.evidence_score < lasting.hypotheses[0].evidence_score
+
+
 def test_a_recovery_brought_by_a_rollback_is_not_mistaken_for_a_blip() -> None:
     # A deploy at minute -2, errors until minute 6, rolled back at minute 5: the errors did not
     # end by themselves, and the deploy explains them.

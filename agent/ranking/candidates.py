@@ -243,7 +243,8 @@ def tolerance(cand: Candidate) -> timedelta:
 
 
 def recovery(cand: Candidate) -> datetime | None:
-    """When the candidate's anomaly ended by itself: every symptom was followed by a stretch of
+    """When the candidate's anomaly ended by itself: every symptom its callers felt (the time and
+    failures of calls; every symptom when it shows none of those) was followed by a stretch of
     normal data (RECOVERY_MARGIN, RECOVERY_POINTS), no health event marks the resource and no
     change on it came while it was anomalous (a rollback or a fix: then it did not end by itself).
     None when any symptom has no known end (log and trace findings) or was still going on.
@@ -253,8 +254,13 @@ def recovery(cand: Candidate) -> datetime | None:
     place is less likely to be the change's doing, not more."""
     if not cand.symptoms or cand.health:
         return None
+    # What its callers saw is the time and the failures of their calls (`carried_by_calls`): when
+    # those ended, a drift in what it uses (memory creeping since before) does not keep the
+    # failure going. A resource seen only in what it uses is judged on that.
+    usage = [f for f in cand.symptoms if (d := metric(f)) is not None and not carried_by_calls(d.metric, d.namespace or None)]
+    felt = [f for f in cand.symptoms if f not in usage] or cand.symptoms
     ends = []
-    for f in cand.symptoms:
+    for f in felt:
         details = metric(f)
         if details is None or details.until is None or details.observed_until is None:
             return None
