@@ -126,15 +126,16 @@ def test_a_dependency_seen_normal_after_its_caller_began_failing_did_not_cause_i
     # db was still fine. Two minutes of blur (the old rule) let db pass as api's cause.
     topology = _topology([("alb", "api"), ("api", "db")])
     alarm = _metric("alb", ALARM_METRIC, 0.99, 2)
-    late = rank([alarm, _log_finding("api", 0.95, 0), _sampled("db", "ReadLatency", 0.95, 110 / 60)], _scope(topology), TRIGGER)
+    failing = _log_finding("api", 0.95, 0)
+    late = rank([alarm, failing, _sampled("db", "ReadLatency", 0.95, 110 / 60)], _scope(topology), TRIGGER)
     assert late.hypotheses[0].resource == "api"
     assert "victim" not in late.hypotheses[0].reasoning
     # First abnormal at 10:01:00: the point before it (10:00:00) is the onset itself, so db may
     # have begun at the same moment as api: then it is the likelier cause, api its victim.
-    early = rank([alarm, _log_finding("api", 0.95, 0), _sampled("db", "ReadLatency", 0.95, 1)], _scope(topology), TRIGGER)
+    early = rank([alarm, failing, _sampled("db", "ReadLatency", 0.95, 1)], _scope(topology), TRIGGER)
     assert early.hypotheses[0].resource == "db"
     # A 5-minute series first abnormal 110 s after api's onset may have turned at api's onset.
-    coarse = rank([alarm, _log_finding("api", 0.95, 0), _sampled("db", "ReadLatency", 0.95, 110 / 60, 300)], _scope(topology), TRIGGER)
+    coarse = rank([alarm, failing, _sampled("db", "ReadLatency", 0.95, 110 / 60, 300)], _scope(topology), TRIGGER)
     assert coarse.hypotheses[0].resource == "db"
 
 
@@ -497,7 +498,8 @@ def test_a_blip_on_a_service_whose_memory_keeps_creeping_still_reads_as_a_blip()
     api = next(h for h in blip.hypotheses if h.resource == "api")
     assert "transient" in api.reasoning
     # Latency that is still abnormal when the data ends is a lasting fault, creep or not.
-    lasting = rank([alarm, _ended("api", "Latency", 0.9, 0, 24, 24), creep], _scope(_topology([("alb", "api")])), TRIGGER)
+    still_slow = _ended("api", "Latency", 0.9, 0, 24, 24)
+    lasting = rank([alarm, still_slow, creep], _scope(_topology([("alb", "api")])), TRIGGER)
     assert lasting.hypotheses[0].resource == "api"
     assert "transient" not in lasting.hypotheses[0].reasoning
     assert api.evidence_score < lasting.hypotheses[0].evidence_score

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.ranking.thresholds import (
-    ANOMALOUS, CLEAR_DEMAND, DEFAULT_PERIOD_S, METRIC_CLOCK_SLACK, ONSET_SCORE_BAND, ONSET_TOLERANCE, RECOVERY_MARGIN, RECOVERY_POINTS,
-    SYMPTOM_KINDS, TRAFFIC_WEIGHT,
+    ANOMALOUS, CLEAR_DEMAND, DEFAULT_PERIOD_S, METRIC_CLOCK_SLACK, ONSET_SCORE_BAND, ONSET_TOLERANCE, RECOVERY_MARGIN,
+    RECOVERY_POINTS, SYMPTOM_KINDS, TRAFFIC_WEIGHT,
 )
 from agent.state import Scope
 from domain.findings import ChangeDetails, MetricDetails, TraceDetails
@@ -39,7 +39,8 @@ class Candidate:
     # The failing callers whose failure a change without telemetry of its own is credited with.
     inherits_from: list[str] = field(default_factory=list)
     loads: str | None = None  # a neighbour: the failing dependency its extra requests explain (load.py)
-    loaded_by: str | None = None  # the caller (a neighbour, or one only making it busier) whose extra requests explain it
+    # The caller whose extra requests explain it: a neighbour's load, or demand it is only busier with.
+    loaded_by: str | None = None
 
 
 def metric(f: Finding) -> MetricDetails | None:
@@ -257,7 +258,10 @@ def recovery(cand: Candidate) -> datetime | None:
     # What its callers saw is the time and the failures of their calls (`carried_by_calls`): when
     # those ended, a drift in what it uses (memory creeping since before) does not keep the
     # failure going. A resource seen only in what it uses is judged on that.
-    usage = [f for f in cand.symptoms if (d := metric(f)) is not None and not carried_by_calls(d.metric, d.namespace or None)]
+    usage = [
+        f for f in cand.symptoms
+        if (d := metric(f)) is not None and not carried_by_calls(d.metric, d.namespace or None)
+    ]
     felt = [f for f in cand.symptoms if f not in usage] or cand.symptoms
     ends = []
     for f in felt:

@@ -37,7 +37,9 @@ class RankedCandidate(BaseModel):
     change: float = Field(default=0.0, description="proximity of its strongest change to its onset, 0..1")
     recovered_at: datetime | None = Field(default=None, description="when its anomaly ended by itself, if it did")
     loads: str | None = Field(default=None, description="a neighbour outside the alarm's dependencies: the failing dependency its extra requests explain")
-    loaded_by: str | None = Field(default=None, description="the caller whose extra requests explain its trouble: a neighbour's load, or demand it is only busier with")
+    loaded_by: str | None = Field(
+        default=None, description="the caller whose extra requests explain its trouble: a neighbour's load, or demand it is only busier with",
+    )
     symptoms: list[str] = Field(default_factory=list, description="ids of its symptom and health findings, strongest first")
     changes: list[str] = Field(default_factory=list, description="ids of its change findings, strongest first")
     lead: str | None = Field(default=None, description="id of the finding the category rests on most")
