@@ -48,6 +48,13 @@ def metric(f: Finding) -> MetricDetails | None:
     return f.evidence.details if isinstance(f.evidence.details, MetricDetails) else None
 
 
+def is_usage(f: Finding) -> bool:
+    """A metric finding of what the resource uses or is asked for (CPU, memory, connections,
+    traffic): not a quantity its callers' calls carry (`carried_by_calls`: time, failures)."""
+    details = metric(f)
+    return details is not None and not carried_by_calls(details.metric, details.namespace or None)
+
+
 def is_traffic(f: Finding) -> bool:
     details = metric(f)
     return details is not None and details.traffic
@@ -178,9 +185,7 @@ def deltas(cand: Candidate) -> dict[tuple[str, str], float]:
     out: dict[tuple[str, str], float] = {}
     for f in cand.symptoms:
         details = metric(f)
-        if details is None or f.evidence.baseline_value is None or f.evidence.incident_value is None:
-            continue
-        if not carried_by_calls(details.metric, details.namespace or None):
+        if details is None or f.evidence.baseline_value is None or f.evidence.incident_value is None or is_usage(f):
             continue
         delta = abs(f.evidence.incident_value - f.evidence.baseline_value)
         key = (details.metric, details.stat)
@@ -258,11 +263,7 @@ def recovery(cand: Candidate) -> datetime | None:
     # What its callers saw is the time and the failures of their calls (`carried_by_calls`): when
     # those ended, a drift in what it uses (memory creeping since before) does not keep the
     # failure going. A resource seen only in what it uses is judged on that.
-    usage = [
-        f for f in cand.symptoms
-        if (d := metric(f)) is not None and not carried_by_calls(d.metric, d.namespace or None)
-    ]
-    felt = [f for f in cand.symptoms if f not in usage] or cand.symptoms
+    felt = [f for f in cand.symptoms if not is_usage(f)] or cand.symptoms
     ends = []
     for f in felt:
         details = metric(f)

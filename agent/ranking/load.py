@@ -20,10 +20,9 @@ failed, is doing the extra work, not failing; the surge at the caller is the sto
 
 from __future__ import annotations
 
-from agent.ranking.candidates import Candidate, demand_onset, is_traffic, metric, tolerance
+from agent.ranking.candidates import Candidate, demand_onset, is_traffic, is_usage, tolerance
 from agent.ranking.thresholds import ANOMALOUS, VICTIM_DISCOUNT
 from domain.models import Topology
-from tools.analysis.semantics import carried_by_calls
 
 
 def demand_strength(cand: Candidate) -> float:
@@ -66,15 +65,9 @@ def load_sources(
 
 def only_busier(cand: Candidate) -> bool:
     """Whether every sign of trouble on the candidate is in what it uses (CPU, I/O, connections,
-    memory): no call to it got slower or failed (`carried_by_calls`), no log or span shows a
+    memory; `is_usage`): no call to it got slower or failed, no log or span shows a
     failure, no health event. Such a resource is working harder; it is not failing its callers."""
-    if cand.health or not cand.symptoms:
-        return False
-    for f in cand.symptoms:
-        details = metric(f)
-        if details is None or carried_by_calls(details.metric, details.namespace or None):
-            return False
-    return True
+    return not cand.health and bool(cand.symptoms) and all(is_usage(f) for f in cand.symptoms)
 
 
 def working_for_callers(pool: list[Candidate], cands: dict[str, Candidate], topology: Topology) -> None:
