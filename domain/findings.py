@@ -33,6 +33,16 @@ class _Details(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class PerRequest(_Details):
+    """What a rate per request was built from (a canary revision's errors over its requests,
+    see tools/analysis/new_series.py): enough to turn its shift back into a count per period,
+    which is what a caller's failure count can be compared with."""
+
+    metric: str = Field(description="the counted metric (Errors)")
+    stat: str = Field(description="its statistic (Sum)")
+    requests: float = Field(description="the partition's typical requests per period while the rate was abnormal")
+
+
 class MetricDetails(_Details):
     """A shift of one metric series (or an observation about the alarmed series)."""
 
@@ -56,6 +66,7 @@ class MetricDetails(_Details):
     )
     alarm_metric_normal: bool = Field(default=False, description="the alarmed metric shows no sustained shift")
     echoes: list[str] = Field(default_factory=list, description="dependencies whose shift the alarmed series echoed faintly")
+    per_request: PerRequest | None = Field(default=None, description="the count and requests a rate per request was built from")
 
 
     @field_validator("until", "observed_until")

@@ -538,6 +538,11 @@ def test_a_new_revision_failing_a_third_of_its_few_requests_is_found_by_its_erro
     rates = [f for f in _find(*old, *canary) if f.evidence.details.metric == "Errors per request"]
     assert [f.evidence.details.dimensions["TaskDefinitionRevision"] for f in rates] == ["8"]
     assert rates[0].evidence.baseline_value == pytest.approx(0.001) and rates[0].evidence.incident_value == pytest.approx(0.3, rel=0.1)
+    # It keeps what it was built from, so that it can be read back as about 30 failed calls a minute.
+    counted = rates[0].evidence.details.per_request
+    assert counted is not None and (counted.metric, counted.stat) == ("Errors", "Sum")
+    assert counted.requests == pytest.approx(100.0, rel=0.1)
+    assert all(f.evidence.details.per_request is None for f in _find(*old, *canary) if f not in rates)
     # A healthy canary fails as rarely as the old revision: no rate finding.
     healthy = [canary[0], _revision("8", "Errors", [], [0.0, 0.0, 1.0, 0.0] * 6 + [0.0], stat="Sum", start_minute=5)]
     assert not [f for f in _find(*old, *healthy) if f.evidence.details.metric == "Errors per request"]

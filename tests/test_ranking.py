@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 
 from agent.calibration import calibrated
-from domain.findings import ChangeDetails, ConstraintKind, HealthDetails, LogDetails, MetricDetails, TraceDetails
+from domain.findings import ChangeDetails, ConstraintKind, HealthDetails, LogDetails, MetricDetails, PerRequest, TraceDetails
 from domain.models import Edge, Evidence, Finding, Resource, TimeWindow, Topology, Trigger
 from agent.ranking import ABSTAIN_BELOW, rank
 from agent.state import Scope
@@ -579,6 +579,26 @@ def test_failed_calls_below_are_compared_as_counts_not_per_call() -> None:
     every, fifth = ranked(100), ranked(20)
     assert every[0].resource == fifth[0].resource == "db"
     assert fifth[0].evidence_score == every[0].evidence_score
+
+
+def test_a_canary_failing_half_its_requests_explains_its_callers_failed_count() -> None:
+    # web -> api; both deployed 2 minutes before the onset. api's new revision (a canary) fails
+    # half of its 500 requests a minute from minute 0, known only as errors per request (0.001
+    # -> 0.5) because a new series has no count baseline; api's old revision, now serving less,
+    # failed 4 -> 20 a minute. web fails 10 -> 250 a minute from minute 1. The canary's 250
+    # failed calls a minute account for web's 240 extra failures; the old revision's 16 do not.
+    canary = _shift("api", "Errors per request", 0.001, 0.5, 0)
+    old = _shift("api", "Errors", 4, 20, 0, stat="Sum")
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.99, 2), old, _shift("web", "Errors", 10, 250, 1, stat="Sum"),
+        _change("api", "UpdateService", -2, 0.9), _change("web", "UpdateService", -2, 0.9),
+    ]
+    topology = _topology([("alb", "web"), ("web", "api")])
+    counted = canary.model_copy(deep=True)
+    counted.evidence.details.per_request = PerRequest(metric="Errors", stat="Sum", requests=500)
+    assert rank([*findings, counted], _scope(topology), TRIGGER).hypotheses[0].resource == "api"
+    # Read as a rate alone (not turned back into a count), the canary explains a fifteenth of web's failures.
+    assert rank([*findings, canary], _scope(topology), TRIGGER).hypotheses[0].resource == "web"
 
 
 def test_a_failure_that_began_with_its_own_surge_in_demand_is_not_blamed_on_an_unrelated_dependency() -> None:

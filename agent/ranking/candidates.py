@@ -181,15 +181,25 @@ def anomalous(cands: dict[str, Candidate], topology: Topology) -> dict[str, Cand
 
 def deltas(cand: Candidate) -> dict[tuple[str, str], float]:
     """Size of each shift of a quantity that calls carry (`carried_by_calls`: time, failures) by
-    (metric, stat): the shifts a cause's and its effect's sizes can be compared on."""
+    (metric, stat): the shifts a cause's and its effect's sizes can be compared on.
+
+    A rate per request built for a new partition (a canary's errors over its own requests,
+    `per_request`) also counts as the failures it adds per period: its rise times the
+    partition's requests. Its own count is no measure of that (it has no baseline), nor is the
+    old partition's, which lost the share of traffic the canary took."""
     out: dict[tuple[str, str], float] = {}
+
+    def add(key: tuple[str, str], delta: float) -> None:
+        out[key] = max(out.get(key, 0.0), delta)
+
     for f in cand.symptoms:
         details = metric(f)
         if details is None or f.evidence.baseline_value is None or f.evidence.incident_value is None or is_usage(f):
             continue
         delta = abs(f.evidence.incident_value - f.evidence.baseline_value)
-        key = (details.metric, details.stat)
-        out[key] = max(out.get(key, 0.0), delta)
+        add((details.metric, details.stat), delta)
+        if (rate := details.per_request) is not None:
+            add((rate.metric, rate.stat), delta * rate.requests)
     return out
 
 

@@ -28,7 +28,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from domain.findings import MetricDetails
+from domain.findings import MetricDetails, PerRequest
 from domain.models import Evidence, Finding, SeriesSketch, TimeWindow
 from tools.analysis.constraints import constraint_named
 from tools.analysis.new_series import namespace_of, parsed_dimensions, with_new_partition_rates, with_sibling_references
@@ -235,6 +235,7 @@ def metric_findings(
         z=("z", "median"),
         value=("value", "median"),
         first_index=("z", lambda s: s.index[0]),
+        **({"requests": ("requests", "median")} if "requests" in inc.columns else {}),
     )
     if runs.empty:
         return []
@@ -245,7 +246,8 @@ def metric_findings(
         runs = runs[runs["start"] >= pd.Timestamp(earliest_onset)]
     if runs.empty:
         return []
-    runs = runs.join(inc.loc[runs["first_index"], KEY + ["median", "scale", "bad"]].set_index(runs.index))
+    counted = [c for c in ("counted_metric", "counted_stat") if c in inc.columns]
+    runs = runs.join(inc.loc[runs["first_index"], KEY + ["median", "scale", "bad", *counted]].set_index(runs.index))
     if stale_baseline:
         runs = _against_pre_alarm(runs, inc, alarm_time)
         if runs.empty:
@@ -302,10 +304,19 @@ def metric_findings(
                     calls=round(calls[run["resource"]], 4) if run["resource"] in calls else None,
                     reported_by=reporters,
                     constraint=constraint_named(str(run["metric"])),
+                    per_request=_per_request(run),
                 ),
             ),
         ))
     return _with_series(_strongest_per_resource(findings), series_of, inc)
+
+
+def _per_request(run: pd.Series) -> PerRequest | None:
+    """What a rate per request was built from (`with_new_partition_rates`), None for any other series."""
+    requests = run.get("requests")
+    if not isinstance(run.get("counted_metric"), str) or requests is None or not np.isfinite(requests):
+        return None
+    return PerRequest(metric=run["counted_metric"], stat=str(run["counted_stat"]), requests=round(float(requests), 4))
 
 
 def _present_at_alarm(runs: pd.DataFrame, inc: pd.DataFrame, group_id: np.ndarray, alarm_time: datetime) -> np.ndarray:

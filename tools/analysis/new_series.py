@@ -77,7 +77,12 @@ def with_new_partition_rates(base: pd.DataFrame, inc: pd.DataFrame, key: list[st
     failures (a Sum whose bad direction is up) and its partition also counts requests, the
     incident gets its rate, "<metric> per request" (an average), and the baseline the sibling
     partition's rate over its own requests; `with_sibling_references` then makes that the
-    reference. Series that have a baseline of their own are left as they are."""
+    reference. Series that have a baseline of their own are left as they are.
+
+    Each rate point also carries what it was built from (RATE_COLUMNS: the counted metric, its
+    statistic and the partition's requests), so that a finding on it can be turned back into a
+    count: a canary failing half of its 900 requests a minute fails 450 calls a minute, which is
+    what its callers' failure counts are compared with."""
     known = set(base[key].drop_duplicates().itertuples(index=False, name=None))
     sums = inc[inc["stat"].str.lower().isin(_EXTENSIVE)]
     new = [k for k in sums[key].drop_duplicates().itertuples(index=False, name=None) if k not in known]
@@ -107,6 +112,10 @@ def with_new_partition_rates(base: pd.DataFrame, inc: pd.DataFrame, key: list[st
     return pd.concat([base, *added_base], ignore_index=True), pd.concat([inc, *added_inc], ignore_index=True)
 
 
+RATE_COLUMNS = ("counted_metric", "counted_stat", "requests")
+"""Columns that only rate points have (NaN on every other series): see with_new_partition_rates."""
+
+
 def _rate(frame: pd.DataFrame, where: tuple[str, str, str], failures: str, requests: str, dims: str) -> pd.DataFrame:
     """The series `failures` / `requests` of one partition, point by point (periods with requests only)."""
     r, ns, st = where
@@ -118,4 +127,5 @@ def _rate(frame: pd.DataFrame, where: tuple[str, str, str], failures: str, reque
     return pd.DataFrame({
         "resource": r, "namespace": ns, "metric": f"{failures} per request", "stat": "Average", "dimensions": dims,
         "timestamp": both.index, "value": (both["n"] / both["d"]).to_numpy(),
+        "counted_metric": failures, "counted_stat": st, "requests": both["d"].to_numpy(dtype=float),
     })
