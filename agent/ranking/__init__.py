@@ -27,6 +27,7 @@ from agent.ranking.cause import cause_of
 from agent.ranking.explanation import DeterministicReasoner
 from agent.ranking.familiarity import familiarity
 from agent.ranking.load import load_sources, working_for_callers
+from agent.ranking.mentions import named_calls
 from agent.ranking.path import checked_path
 from agent.ranking.scoring import (
     confidence, echoes as echoes_of, explains, failing_requests, quiet_alarm_factor, score, score_changes, share,
@@ -88,8 +89,13 @@ def rank(
     cands = collect(findings, scope)
     # Scored on the call graph as failures travel up it (not through a queue from its consumer
     # to its senders); with no graph for the alarmed resource, on one where it may depend on
-    # anything. Paths are checked on the graph as recorded: an assumed edge is not seen.
-    topology = scope.topology.decoupled_at_buffers(scope.entry).assuming_dependencies_of(scope.entry)
+    # anything, and where a resource calls what its errors name (`named_calls`). Paths are
+    # checked on the graph as recorded: an assumed edge is not seen.
+    topology = scope.topology.decoupled_at_buffers(scope.entry)
+    if not topology.maps(scope.entry):
+        named = [e for e in named_calls(findings, topology.ids()) if e.callee != scope.entry]
+        topology = topology.assuming_dependencies_of(scope.entry)
+        topology = topology.model_copy(update={"edges": [*topology.edges, *named]})
     anomalous = anomalous_of(cands, topology)
     pool = [
         c for c in cands.values()
