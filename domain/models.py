@@ -52,12 +52,26 @@ class TimeWindow(Model):
         return self.start <= as_utc(moment) <= self.end
 
 
+# Resource types that only receive requests from outside the system and pass them on: clients
+# call them, the services behind them do not (an API's gateway, a CDN's distribution).
+FRONT_DOOR_TYPES = ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api", "AWS::CloudFront::Distribution")
+
+
 class Resource(Model):
     """A node of the system: a service, load balancer, database, queue, function..."""
 
     id: str
     type: str = "service"
     attributes: dict[str, str] = Field(default_factory=dict)
+
+    def front_door(self) -> bool:
+        """Whether the resource receives requests from outside and passes them on (an
+        internet-facing load balancer, an API gateway, a CDN): something that calls the
+        services behind it and that none of them calls. An internal load balancer is not one:
+        services call it."""
+        if self.type in FRONT_DOOR_TYPES:
+            return True
+        return self.type.startswith("AWS::ElasticLoadBalancing") and self.attributes.get("scheme") == "internet-facing"
 
 
 class Edge(Model):
@@ -140,10 +154,16 @@ class Topology(Model):
         """This topology when it maps `entry`; otherwise one in which `entry` calls every other
         resource (and runs in every zone). With no call graph nothing rules a resource out as the
         alarmed one's dependency, and treating none as one would leave the alarmed resource as the
-        only possible root cause."""
+        only possible root cause. Except a front door (`Resource.front_door`): what comes in
+        from outside through it, it passes on, so it is assumed to call the alarmed resource, not
+        the other way round; taken as a dependency, the load balancer in front of a failing
+        service would be blamed for the errors it only relays."""
         if self.maps(entry):
             return self
-        assumed = [Edge(caller=entry, callee=r.id) for r in self.resources if r.id != entry]
+        assumed = [
+            Edge(caller=r.id, callee=entry) if r.front_door() else Edge(caller=entry, callee=r.id)
+            for r in self.resources if r.id != entry
+        ]
         return self.model_copy(update={"edges": [*self.edges, *assumed]})
 
 

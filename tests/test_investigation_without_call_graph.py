@@ -139,3 +139,27 @@ def test_the_eval_can_investigate_a_bundle_as_if_it_had_no_call_graph(tmp_path: 
     assert "no_call_graph" in inv.hypotheses[0].unfamiliar
     # The bundle on disk keeps its edges: only that investigation went without them.
     assert investigate_bundle(bundle).hypotheses[0].path[0].edge
+
+
+def test_with_no_call_graph_the_internet_facing_load_balancer_is_a_caller_of_the_alarmed_service() -> None:
+    # The alarm is on the service web; the internet-facing load balancer in front of it relays
+    # web's failures as its own 5XX, from the same minute and relatively larger (0 -> 40 against
+    # web's 10 -> 40). Assumed to be one of web's dependencies, it would be blamed for them.
+    from agent.ranking import rank
+    from tests.test_ranking import _scope, _shift
+
+    trigger = Trigger(alarm_name="web errors", resource="web", namespace="Test", metric="Errors", statistic="Sum",
+                      threshold=20, comparison="GreaterThanThreshold", state_change_time=ALARM)
+
+    def ranked(scheme: str) -> list[str]:
+        topology = Topology(resources=[
+            Resource(id="web"), Resource(id="db"),
+            Resource(id="front", type="AWS::ElasticLoadBalancingV2::LoadBalancer", attributes={"scheme": scheme}),
+        ])
+        scope = _scope(topology, entry="web").model_copy(update={"resources": ["web", "db", "front"]})
+        findings = [_shift("web", "Errors", 10, 40, 0, stat="Sum"), _shift("front", "HTTPCode_Target_5XX_Count", 0, 40, 0, stat="Sum")]
+        return [h.resource for h in rank(findings, scope, trigger).hypotheses]
+
+    assert ranked("internet-facing")[0] == "web"
+    # An internal load balancer is one that services call: it may well be web's dependency.
+    assert ranked("internal")[0] == "front"
