@@ -52,9 +52,10 @@ class TimeWindow(Model):
         return self.start <= as_utc(moment) <= self.end
 
 
-# Resource types that only receive requests from outside the system and pass them on: clients
-# call them, the services behind them do not (an API's gateway, a CDN's distribution).
-FRONT_DOOR_TYPES = ("AWS::ApiGateway::RestApi", "AWS::ApiGatewayV2::Api", "AWS::CloudFront::Distribution")
+# Resource types that receive requests from outside the system and pass them on to the services
+# behind them (a CDN's distribution). Not an API gateway: services call one another's APIs
+# through it (PetShop's site calls the adoption-status API's stage).
+FRONT_DOOR_TYPES = ("AWS::CloudFront::Distribution",)
 
 
 class Resource(Model):
@@ -66,9 +67,10 @@ class Resource(Model):
 
     def front_door(self) -> bool:
         """Whether the resource receives requests from outside and passes them on (an
-        internet-facing load balancer, an API gateway, a CDN): something that calls the
-        services behind it and that none of them calls. An internal load balancer is not one:
-        services call it."""
+        internet-facing load balancer, a CDN): the caller of the services behind it far more
+        often than their dependency (a service may call another's public load balancer, but the
+        fault is then usually in the service behind it, which stays an assumed dependency). An
+        internal load balancer is not one: services call it."""
         if self.type in FRONT_DOOR_TYPES:
             return True
         return self.type.startswith("AWS::ElasticLoadBalancing") and self.attributes.get("scheme") == "internet-facing"
