@@ -338,3 +338,10 @@ def test_the_analysis_reads_direction_and_domain_with_the_namespace() -> None:
 ])
 def test_what_a_failure_carries_up_a_chain_of_calls(namespace: str | None, metric: str, carried: bool) -> None:
     assert carried_by_calls(metric, namespace) is carried
+
+
+def test_processor_use_is_told_from_other_usage_whatever_the_spelling() -> None:
+    from tools.analysis.semantics import is_compute
+
+    assert all(is_compute(m) for m in ("CPUUtilization", "cpu_usage", "CpuUtilized", "container_cpu_usage_seconds_total"))
+    assert not any(is_compute(m) for m in ("MemoryUtilization", "DatabaseConnections", "Latency", "DiskQueueDepth"))

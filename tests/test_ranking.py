@@ -913,3 +913,28 @@ def test_a_cause_whose_only_route_to_the_alarm_passes_a_resource_seen_healthy_is
     # Without telemetry of its own mid could not be seen healthy: the two routes weigh the same.
     unseen = {h.resource: h.evidence_score for h in rank(shifts, _scope(topology), TRIGGER).hypotheses}
     assert unseen["db"] == unseen["store"]
+
+
+def _network_gap(caller: str, callee: str, onset_minute: float) -> Finding:
+    signal = f"trace network_gap {caller}->{callee}"
+    return Finding(
+        id=Finding.make_id("trace", callee, signal), domain="network", kind="trace", resource=callee, signal=signal,
+        summary=f"calls {caller} -> {callee} lose time between the services", onset=_at(onset_minute), score=0.99,
+        direction="up", evidence=Evidence(baseline_value=20.0, incident_value=95.0,
+                                          details=TraceDetails(test="network_gap", caller=caller, calls=60)),
+    )
+
+
+def test_time_lost_between_a_cpu_starved_caller_and_its_dependency_is_the_callers() -> None:
+    # alb -> api -> db. From minute 0 api's p99 goes 70 -> 340 ms; from minute 1 its calls to db
+    # lose time between the two while db's own time holds. With api's CPU at 95 % from minute 0
+    # (a runaway thread), api sends and reads late: the gap is api's own, and api is the cause.
+    topology = _topology([("alb", "api"), ("api", "db")])
+    findings = [_metric("alb", ALARM_METRIC, 0.99, 1), _shift("api", "Latency", 70, 340, 0, stat="p99"), _network_gap("api", "db", 1)]
+    starved = rank([*findings, _shift("api", "CPUUtilization", 40, 95, 0)], _scope(topology), TRIGGER)
+    assert starved.hypotheses[0].resource == "api"
+    # With api's CPU as before, the time lost on the way to db is the network's, or db's: db first.
+    assert rank(findings, _scope(topology), TRIGGER).hypotheses[0].resource == "db"
+    # And a CPU that rose only after the gap opened (retries, error handling) does not take it over.
+    late = rank([*findings, _shift("api", "CPUUtilization", 40, 95, 3)], _scope(topology), TRIGGER)
+    assert late.hypotheses[0].resource == "db"

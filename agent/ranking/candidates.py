@@ -17,7 +17,7 @@ from agent.ranking.thresholds import (
 from agent.state import Scope
 from domain.findings import ChangeDetails, MetricDetails, TraceDetails
 from domain.models import Finding, Topology
-from tools.analysis.semantics import carried_by_calls, is_outgoing, is_percentage
+from tools.analysis.semantics import carried_by_calls, is_compute, is_outgoing, is_percentage
 
 
 @dataclass
@@ -137,7 +137,9 @@ def collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
             cand.changes.append(f)
         elif f.kind == "health":
             cand.health.append(f)
+    starved = _compute_bound(by_resource)
     for cand in by_resource.values():
+        cand.symptoms = [f for f in cand.symptoms if not _gap_of_a_starved_caller(f, starved)]
         # A shared dependency (a zone) is blamed only when several dependents agree: one
         # service misbehaving in one zone is that service's problem.
         if len({via(f) for f in cand.symptoms if via(f)}) == 1:
@@ -151,6 +153,29 @@ def collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         cand.anomaly = max(cand.fault, TRAFFIC_WEIGHT * combine(traffic))
         cand.onset = onset(cand.symptoms + cand.health)
     return by_resource
+
+
+def _compute_bound(cands: dict[str, Candidate]) -> dict[str, datetime]:
+    """When each resource's processor use rose, for those whose did (`is_compute`)."""
+    out: dict[str, datetime] = {}
+    for r, cand in cands.items():
+        onsets = [f.onset for f in cand.symptoms if f.onset and f.direction == "up"
+                  and (d := metric(f)) is not None and is_compute(d.metric)]
+        if onsets:
+            out[r] = min(onsets)
+    return out
+
+
+def _gap_of_a_starved_caller(f: Finding, starved: dict[str, datetime]) -> bool:
+    """A network gap (calls losing time between caller and callee while the callee's own time
+    held) on calls from a caller whose processor use had already risen: a process short of CPU
+    sends its requests and reads their replies late, and its own span records the wait as time
+    between the two. The gap is the caller's, not the callee's or the network's."""
+    details = f.evidence.details
+    if not isinstance(details, TraceDetails) or details.test != "network_gap" or details.caller is None:
+        return False
+    since = starved.get(details.caller)
+    return since is not None and f.onset is not None and since <= f.onset
 
 
 def onset(findings: list[Finding]) -> datetime | None:

@@ -192,6 +192,12 @@ def carried_by_calls(metric: str, namespace: str | None = None) -> bool:
             or bool({"success", "successes", "successful", "available", "availability"} & set(name)))
 
 
+def is_compute(metric: str) -> bool:
+    """The processor a resource uses (CPUUtilization, cpu_usage, CpuUtilized): what a busy or
+    starved process runs short of first."""
+    return "cpu" in words(metric)
+
+
 def is_call_time(metric: str, namespace: str | None = None) -> bool:
     """The time calls take (a latency, a duration, a response time), whatever the metric's name."""
     return bad_direction(metric, namespace) == "up" and _has(_OUTGOING_TIME, words(metric))
