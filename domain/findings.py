@@ -111,6 +111,9 @@ class TraceDetails(_Details):
     errors: int | None = None
     calls: int | None = Field(default=None, description="calls on the edge in the incident window")
     caller: str | None = Field(default=None, description="the calling service, for a network gap")
+    rejected: int | None = Field(
+        default=None, description="of the own errors, those answered as the caller's fault (client errors: 4xx, denied, not found)"
+    )
 
 
 class ChangeDetails(_Details):

@@ -105,6 +105,18 @@ def test_errors_raised_in_the_leaf_and_propagated_blame_only_the_leaf() -> None:
     assert set(errors.evidence.trace_ids) <= {f"i-{i}" for i in range(10)}
 
 
+def test_errors_in_a_dependency_s_spans_say_how_many_it_answered_as_its_callers_fault() -> None:
+    # db fails 10 calls: answered as 5xx faults of its own, then as 4xx client errors (denied).
+    baseline = _chain(BASE_T0, prefix="b")
+    faults = _chain(INC_T0, prefix="i", failing=10)
+    refused = faults.copy()
+    refused.loc[refused["service"] == "db", "error"] = refused.loc[refused["service"] == "db", "fault"]
+    refused.loc[refused["service"] == "db", "fault"] = False
+    assert [f.evidence.details.rejected for f in service_trace_findings(faults, baseline)] == [0]
+    own = [f for f in service_trace_findings(refused, baseline) if f.signal == "trace own errors"]
+    assert [(f.resource, f.evidence.details.errors, f.evidence.details.rejected) for f in own] == [("db", 10, 10)]
+
+
 def test_errors_raised_in_the_middle_blame_the_middle() -> None:
     baseline = _chain(BASE_T0, prefix="b")
     incident = _chain(INC_T0, prefix="i", failing=10)

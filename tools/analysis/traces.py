@@ -194,7 +194,8 @@ def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> li
                 evidence=Evidence(
                     baseline_value=base_rate, incident_value=k_inc / n_inc, unit="ratio",
                     trace_ids=[str(t) for t in failed["trace_id"].head(3)],
-                    details=TraceDetails(test="own_errors", z=round(z_err, 2), errors=k_inc, spans=n_inc),
+                    details=TraceDetails(test="own_errors", z=round(z_err, 2), errors=k_inc, spans=n_inc,
+                                         rejected=int((failed["error"].astype(bool) & ~failed["fault"].astype(bool)).sum())),
                 ),
             ))
 
