@@ -345,3 +345,12 @@ def test_processor_use_is_told_from_other_usage_whatever_the_spelling() -> None:
 
     assert all(is_compute(m) for m in ("CPUUtilization", "cpu_usage", "CpuUtilized", "container_cpu_usage_seconds_total"))
     assert not any(is_compute(m) for m in ("MemoryUtilization", "DatabaseConnections", "Latency", "DiskQueueDepth"))
+
+
+def test_what_waits_in_a_queue_or_stream_is_told_from_its_failures() -> None:
+    from tools.analysis.semantics import is_backlog_metric
+
+    backlog = ("ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage", "IteratorAge",
+               "GetRecords.IteratorAgeMilliseconds", "consumer_lag", "MaxOffsetLag")
+    assert all(is_backlog_metric(m) for m in backlog)
+    assert not any(is_backlog_metric(m) for m in ("NumberOfMessagesSent", "Errors", "ThrottledRequests", "Age"))

@@ -938,3 +938,79 @@ def test_time_lost_between_a_cpu_starved_caller_and_its_dependency_is_the_caller
     # And a CPU that rose only after the gap opened (retries, error handling) does not take it over.
     late = rank([*findings, _shift("api", "CPUUtilization", 40, 95, 3)], _scope(topology), TRIGGER)
     assert late.hypotheses[0].resource == "db"
+
+
+def _own_errors(resource: str, onset_minute: float, errors: int, rejected: int) -> Finding:
+    """Errors in the resource's own spans, `rejected` of them client errors (4xx)."""
+    signal = "trace own errors"
+    return Finding(
+        id=Finding.make_id("trace", resource, signal), domain="application", kind="trace", resource=resource,
+        signal=signal, summary=f"{resource} fails in its own spans: {errors}/100", onset=_at(onset_minute), score=0.99,
+        direction="up", evidence=Evidence(baseline_value=0.0, incident_value=errors / 100,
+                                          details=TraceDetails(test="own_errors", errors=errors, spans=100, rejected=rejected)),
+    )
+
+
+def _role_detached(table_rejects: bool) -> list[Finding]:
+    # alb -> api -> table, and api runs as api-role (no telemetry of its own). api-role changed
+    # at minute -1; from minute 0 api fails 40 requests a minute, and its calls to table fail in
+    # table's spans (50 of 100), which api also counts as 40 failed calls to table a minute.
+    rejected = 50 if table_rejects else 0
+    reported = _observed("table", "Errors", 0.99, 0, reported_by="api")
+    reported.evidence.baseline_value, reported.evidence.incident_value = 0.0, 40.0
+    return [
+        _metric("alb", ALARM_METRIC, 0.99, 1), _shift("api", "Errors", 0, 40, 0, stat="Sum"),
+        _own_errors("table", 0.5, 50, rejected), reported, _change("api-role", "DetachRolePolicy", -1, 0.95),
+    ]
+
+
+def test_a_dependency_that_refused_its_callers_requests_does_not_explain_their_failure() -> None:
+    # table answered 400 (access denied) to api's calls: it refused what api sent, so what api
+    # sends with (its role) is where the fault is. Had table failed with 5xx faults of its own,
+    # it would account for api's failure, and a role change would be a coincidence.
+    topology = _topology([("alb", "api"), ("api", "table"), ("api", "api-role")], {"api-role": "AWS::IAM::Role"})
+    assert rank(_role_detached(table_rejects=True), _scope(topology), TRIGGER).hypotheses[0].resource == "api-role"
+    assert rank(_role_detached(table_rejects=False), _scope(topology), TRIGGER).hypotheses[0].resource == "table"
+    # A table that refuses because it is throttled (its own limit reached) is the cause all the same.
+    throttled = [*_role_detached(table_rejects=True), _observed("table", "ThrottledRequests", 0.99, 0, constraint="throttling")]
+    assert rank(throttled, _scope(topology), TRIGGER).hypotheses[0].resource == "table"
+
+
+def test_a_configuration_change_does_not_inherit_a_failure_its_callers_dependency_explains() -> None:
+    # alb -> checkout -> payments -> gateway; checkout reads checkout-config, whose flag changed
+    # at minute -5. From minute 0 the gateway times out (payments reports its latency and
+    # errors), payments fails and so does checkout. The flag did not make a third party slow.
+    topology = _topology([("alb", "checkout"), ("checkout", "payments"), ("payments", "gateway"),
+                          ("checkout", "checkout-config")], {"checkout-config": "AWS::AppConfig::ConfigurationProfile"})
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.99, 1),
+        _shift("checkout", "Errors", 0, 40, 0, stat="Sum"), _shift("payments", "Errors", 0, 40, 0, stat="Sum"),
+        _observed("gateway", "DependencyErrors", 0.99, 0, reported_by="payments"),
+        _observed("gateway", "DependencyLatency", 0.99, 0, reported_by="payments"),
+        _change("checkout-config", "StartDeployment", -5, 0.8),
+    ]
+    ranking = rank(findings, _scope(topology), TRIGGER)
+    assert ranking.hypotheses[0].resource == "gateway"
+    # checkout failing on its own (payments and the gateway healthy): then the flag is the likely cause.
+    alone = [findings[0], findings[1], findings[-1]]
+    assert rank(alone, _scope(topology), TRIGGER).hypotheses[0].resource == "checkout-config"
+
+
+def test_a_queue_s_backlog_does_not_explain_why_sending_to_it_failed() -> None:
+    # alb -> checkout -> orders (a queue); checkout reads checkout-config, changed at minute -2 to
+    # another environment's queue name. From minute 0 checkout fails, its sends refused by the
+    # queue (4xx in the queue's spans). The queue's backlog had grown since minute -6 (a batch
+    # import): messages waiting for a consumer, which fail no sender.
+    topology = _topology([("alb", "checkout"), ("checkout", "orders"), ("checkout", "checkout-config")],
+                         {"orders": "AWS::SQS::Queue", "checkout-config": "AWS::AppConfig::ConfigurationProfile"})
+    backlog = _shift("orders", "ApproximateNumberOfMessagesVisible", 0, 400, -6)
+    findings = [
+        _metric("alb", ALARM_METRIC, 0.99, 1), _shift("checkout", "Errors", 0, 40, 0, stat="Sum"),
+        _own_errors("orders", 0.5, 40, 40), backlog, _change("checkout-config", "StartDeployment", -2, 0.9),
+    ]
+    assert rank(findings, _scope(topology), TRIGGER).hypotheses[0].resource == "checkout-config"
+    # The same growth on a service (not a buffer) is a failure of its own that began first.
+    as_service = _topology([("alb", "checkout"), ("checkout", "orders"), ("checkout", "checkout-config")],
+                           {"checkout-config": "AWS::AppConfig::ConfigurationProfile"})
+    faults = [*findings[:2], _own_errors("orders", 0.5, 40, 0), backlog, findings[-1]]
+    assert rank(faults, _scope(as_service), TRIGGER).hypotheses[0].resource == "orders"

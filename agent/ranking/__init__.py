@@ -101,7 +101,7 @@ def rank(
         c for c in cands.values()
         if c.resource in anomalous or (c.changes and (c.resource == scope.entry or any(r in anomalous for r in topology.callers(c.resource))))
     ]
-    score_changes(pool, anomalous, topology, trigger.state_change_time, observed)
+    score_changes(pool, anomalous, topology, trigger.state_change_time, observed, known_graph=scope.topology.maps(scope.entry))
     anomalous.update({c.resource: c for c in pool if c.fault >= ANOMALOUS and not inferred(topology, c.resource)})
     alarm_normal = [f for f in findings if f.resource == trigger.resource and quiet_alarm(f)]
     # What corroborates a quiet alarm: its metric faintly echoing a dependency's shift, or

@@ -16,8 +16,8 @@ from agent.ranking.thresholds import (
 )
 from agent.state import Scope
 from domain.findings import ChangeDetails, MetricDetails, TraceDetails
-from domain.models import Finding, Topology
-from tools.analysis.semantics import carried_by_calls, is_compute, is_outgoing, is_percentage
+from domain.models import BUFFER_TYPES, Finding, Topology
+from tools.analysis.semantics import carried_by_calls, is_backlog_metric, is_call_time, is_compute, is_outgoing, is_percentage
 
 
 @dataclass
@@ -41,6 +41,7 @@ class Candidate:
     loads: str | None = None  # a neighbour: the failing dependency its extra requests explain (load.py)
     # The caller whose extra requests explain it: a neighbour's load, or demand it is only busier with.
     loaded_by: str | None = None
+    buffer: bool = False  # a queue, stream or topic (`BUFFER_TYPES`): senders are done once it holds the message
 
 
 def metric(f: Finding) -> MetricDetails | None:
@@ -129,7 +130,7 @@ def collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         # Resources outside the topology (e.g. a recording without one) are still considered.
         if f.resource in known and f.resource not in in_scope:
             continue
-        cand = by_resource.setdefault(f.resource, Candidate(resource=f.resource))
+        cand = by_resource.setdefault(f.resource, Candidate(resource=f.resource, buffer=_is_buffer(scope.topology, f.resource)))
         if f.kind in SYMPTOM_KINDS and f.score >= ANOMALOUS and not quiet_alarm(f):
             cand.symptoms.append(f)
         elif f.kind == "change" and not automatic(f):
@@ -338,6 +339,46 @@ def observed_end(cand: Candidate) -> datetime | None:
     """Where the candidate's metric data ends (its anomaly, if still going on, lasts until then)."""
     ends = [d.observed_until for f in cand.symptoms if (d := metric(f)) is not None and d.observed_until is not None]
     return max(ends, default=None)
+
+
+def _is_buffer(topology: Topology, resource: str) -> bool:
+    node = topology.get(resource)
+    return node is not None and node.type in BUFFER_TYPES
+
+
+def is_backlog(f: Finding) -> bool:
+    """A metric of what waits in a buffer for its consumers (messages visible, the oldest
+    message's age, a stream's iterator age, a consumer's lag)."""
+    details = metric(f)
+    return details is not None and is_backlog_metric(details.metric)
+
+
+def sender_facing(cand: Candidate) -> list[Finding]:
+    """The failure symptoms its callers can feel. A buffer's backlog is not among them: a queue
+    with messages waiting still takes new ones, and its senders are done once it has."""
+    failures = [f for f in cand.symptoms + cand.health if not load_like(f)]
+    return [f for f in failures if not is_backlog(f)] if cand.buffer else failures
+
+
+def rejects_callers(cand: Candidate) -> bool:
+    """Whether all the candidate's failure is turning its callers' requests away: its only
+    failure symptoms (`sender_facing`) are errors in its own spans, most of them client errors (a
+    4xx: access denied, not found, invalid), and its callers' count of those failed calls. It
+    answered, and said the request was at fault: what its callers sent changed (their
+    permissions, configuration or code), not what it does. Not when it shows a limit of its own
+    reached (storage full, throttled, connections exhausted): a full disk refuses writes too."""
+    failures = sender_facing(cand)
+    if any(limit_reached(f) or constraint(f) for f in failures):
+        return False  # a limit of its own reached (storage full, throttled): its refusals are its capacity
+    rejected = [f for f in failures if isinstance(d := f.evidence.details, TraceDetails) and d.test == "own_errors"
+                and d.rejected is not None and d.errors and 2 * d.rejected > d.errors]
+    if not rejected:
+        return False
+    # Its callers' own count of their failed calls to it (a client-side error metric) is the
+    # same failures seen from their side; a slowdown is not a refusal.
+    counted = [f for f in failures if (d := metric(f)) is not None and d.reported_by
+               and not is_call_time(d.metric, d.namespace or None)]
+    return len(rejected) + len(counted) == len(failures)
 
 
 def demand_led(cand: Candidate) -> bool:

@@ -13,7 +13,7 @@ import re
 from datetime import datetime
 
 from agent.ranking.candidates import (
-    Candidate, calls, deltas, demand_led, limit_reached, magnitude, metric, observed_end, tolerance,
+    Candidate, calls, deltas, demand_led, limit_reached, magnitude, metric, observed_end, rejects_callers, sender_facing, tolerance,
 )
 from agent.ranking.thresholds import (
     ALARM_NORMAL_DISCOUNT, ANOMALOUS, BLOCKED_ROUTE, CHANGE_WEIGHT, DEMAND_LED, EXPLAIN_ALARM, EXPLAIN_BASE, FULL_MARGIN,
@@ -41,6 +41,10 @@ def share(cause: Candidate, effect: Candidate) -> float:
     """
     if cause.fault < ANOMALOUS:
         return 0.0  # a shift in traffic alone explains no failure
+    if rejects_callers(cause) or (cause.buffer and not sender_facing(cause)):
+        # It refused what its callers sent (the fault is on their side), or all that is wrong
+        # with it is a backlog, which waits for its consumers and fails no sender.
+        return 0.0
     if cause.onset and effect.onset and cause.onset > effect.onset + tolerance(cause):
         return 0.0
     value = lasting(cause, effect) * _share_while_both(cause, effect)
@@ -151,7 +155,8 @@ def _open_route(
 
 
 def score_changes(
-    pool: list[Candidate], anomalous: dict[str, Candidate], topology: Topology, alarm_time: datetime, observed: set[str]
+    pool: list[Candidate], anomalous: dict[str, Candidate], topology: Topology, alarm_time: datetime, observed: set[str],
+    known_graph: bool = True,
 ) -> None:
     """Score each candidate's changes by proximity to its onset.
 
@@ -159,6 +164,9 @@ def score_changes(
     configuration) is judged by the resources that depend on it: it inherits their failure,
     weighted by how close before their onset it changed, and its onset is the change. A
     resource whose own telemetry looks normal inherits nothing: it was seen to be healthy.
+    Only the part of that failure its callers' failing dependencies leave unexplained, when the
+    call graph is known (`known_graph`): with every resource assumed to be the alarmed one's
+    dependency, which of them explains it is a guess, too weak to take a change's credit away.
     """
     for cand in pool:
         if cand.fault >= ANOMALOUS or not cand.changes or cand.resource in observed:
@@ -171,10 +179,20 @@ def score_changes(
         reference = min((c.onset for c in callers if c.onset), default=alarm_time)
         cand.change = max((proximity(f.onset, reference) for f in cand.changes if f.onset), default=0.0)
         if cand.change > 0:
-            cand.fault = max(cand.fault, max(c.fault for c in callers) * cand.change)
+            # Only the part of a caller's failure that its failing dependencies leave unexplained:
+            # a caller failing because the API it calls times out does not need its flag flipped.
+            own = max(c.fault * (1.0 - VICTIM_DISCOUNT * (_explained(c, anomalous, topology) if known_graph else 0.0))
+                      for c in callers)
+            cand.fault = max(cand.fault, own * cand.change)
             cand.anomaly = max(cand.anomaly, cand.fault)
             cand.onset = min(f.onset for f in cand.changes if f.onset)
             cand.inherits_from = [c.resource for c in callers]
+
+
+def _explained(effect: Candidate, anomalous: dict[str, Candidate], topology: Topology) -> float:
+    """How much of `effect`'s failure its anomalous dependencies account for (as `victim` is)."""
+    below = topology.downstream(effect.resource)
+    return max((d.fault * share(d, effect) for r, d in anomalous.items() if r != effect.resource and r in below), default=0.0)
 
 
 def score(

@@ -192,6 +192,13 @@ def carried_by_calls(metric: str, namespace: str | None = None) -> bool:
             or bool({"success", "successes", "successful", "available", "availability"} & set(name)))
 
 
+def is_backlog_metric(metric: str) -> bool:
+    """What waits in a queue or stream for its consumers: messages visible, the age of the
+    oldest message, a stream's iterator age, a consumer group's lag, a backlog."""
+    name = set(words(metric))
+    return bool(name & {"visible", "oldest", "backlog", "lag"}) or {"iterator", "age"} <= name
+
+
 def is_compute(metric: str) -> bool:
     """The processor a resource uses (CPUUtilization, cpu_usage, CpuUtilized): what a busy or
     starved process runs short of first."""
