@@ -65,6 +65,10 @@ class Resource(Model):
     type: str = "service"
     attributes: dict[str, str] = Field(default_factory=dict)
 
+    def buffer(self) -> bool:
+        """Whether the resource passes messages on to consumers (`BUFFER_TYPES`) instead of being called."""
+        return self.type in BUFFER_TYPES
+
     def front_door(self) -> bool:
         """Whether the resource receives requests from outside and passes them on (an
         internet-facing load balancer, a CDN): the caller of the services behind it far more
@@ -147,7 +151,7 @@ class Topology(Model):
         explain an alarm above the buffer. It can explain an alarm on the buffer's backlog, which
         is why the alarmed buffer keeps its consumers. The buffer itself stays a dependency of
         its senders (a queue that refuses messages fails their requests)."""
-        buffers = {r.id for r in self.resources if r.type in BUFFER_TYPES and r.id != entry}
+        buffers = {r.id for r in self.resources if r.buffer() and r.id != entry}
         if not buffers or not any(e.caller in buffers for e in self.edges):
             return self
         return self.model_copy(update={"edges": [e for e in self.edges if e.caller not in buffers]})

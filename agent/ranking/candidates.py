@@ -16,7 +16,7 @@ from agent.ranking.thresholds import (
 )
 from agent.state import Scope
 from domain.findings import ChangeDetails, MetricDetails, TraceDetails
-from domain.models import BUFFER_TYPES, Finding, Topology
+from domain.models import Finding, Topology
 from tools.analysis.semantics import carried_by_calls, is_backlog_metric, is_call_time, is_compute, is_outgoing, is_percentage
 
 
@@ -130,7 +130,7 @@ def collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
         # Resources outside the topology (e.g. a recording without one) are still considered.
         if f.resource in known and f.resource not in in_scope:
             continue
-        cand = by_resource.setdefault(f.resource, Candidate(resource=f.resource, buffer=_is_buffer(scope.topology, f.resource)))
+        cand = by_resource.setdefault(f.resource, Candidate(resource=f.resource, buffer=_buffer(scope.topology, f.resource)))
         if f.kind in SYMPTOM_KINDS and f.score >= ANOMALOUS and not quiet_alarm(f):
             cand.symptoms.append(f)
         elif f.kind == "change" and not automatic(f):
@@ -341,9 +341,9 @@ def observed_end(cand: Candidate) -> datetime | None:
     return max(ends, default=None)
 
 
-def _is_buffer(topology: Topology, resource: str) -> bool:
+def _buffer(topology: Topology, resource: str) -> bool:
     node = topology.get(resource)
-    return node is not None and node.type in BUFFER_TYPES
+    return node is not None and node.buffer()
 
 
 def is_backlog(f: Finding) -> bool:

@@ -1,4 +1,4 @@
-"""Calls read from error logs: what a resource's failures name, when no call graph says whom it calls.
+"""Calls read from logs: what the log lines of a resource's trouble name, when no call graph says whom it calls.
 
 With no service map (no tracing, a metrics-and-logs export), every resource is assumed to be a
 dependency of the alarmed one and nothing tells two anomalous resources apart but their

@@ -79,8 +79,8 @@ def with_new_partition_rates(base: pd.DataFrame, inc: pd.DataFrame, key: list[st
     partition's rate over its own requests; `with_sibling_references` then makes that the
     reference. Series that have a baseline of their own are left as they are.
 
-    Each rate point also carries what it was built from (RATE_COLUMNS: the counted metric, its
-    statistic and the partition's requests), so that a finding on it can be turned back into a
+    Each rate point also carries what it was built from (columns `counted_metric`,
+    `counted_stat` and `requests`, NaN on every other series), so that a finding on it can be turned back into a
     count: a canary failing half of its 900 requests a minute fails 450 calls a minute, which is
     what its callers' failure counts are compared with."""
     known = set(base[key].drop_duplicates().itertuples(index=False, name=None))
@@ -110,10 +110,6 @@ def with_new_partition_rates(base: pd.DataFrame, inc: pd.DataFrame, key: list[st
     if not added_inc:
         return base, inc
     return pd.concat([base, *added_base], ignore_index=True), pd.concat([inc, *added_inc], ignore_index=True)
-
-
-RATE_COLUMNS = ("counted_metric", "counted_stat", "requests")
-"""Columns that only rate points have (NaN on every other series): see with_new_partition_rates."""
 
 
 def _rate(frame: pd.DataFrame, where: tuple[str, str, str], failures: str, requests: str, dims: str) -> pd.DataFrame:
