@@ -163,3 +163,32 @@ def test_with_no_call_graph_the_internet_facing_load_balancer_is_a_caller_of_the
     assert ranked("internet-facing")[0] == "web"
     # An internal load balancer is one that services call: it may well be web's dependency.
     assert ranked("internal")[0] == "front"
+
+
+def test_with_no_call_graph_a_processor_near_saturation_is_ahead_of_the_caller_that_shows_its_slowdown() -> None:
+    # "api" and "web" slowed at the same minute and nothing says which calls which. web's p99
+    # grew 4.5-fold (116 -> 520 ms), api's 3-fold (72 -> 222 ms): on latency alone web's is the
+    # larger relative shift. But api's CPU went from 41 % to 91 %: its headroom fell from 59 % to
+    # 9 %, and a queue's waiting time grows as 1 / (1 - utilisation), a 6.5-fold slowdown of its
+    # own. web's CPU barely moved (34 % -> 46 %). The processor running out is where it starts.
+    from agent.ranking import rank
+    from agent.ranking.candidates import relative_effect
+    from domain.findings import MetricDetails
+    from tests.test_ranking import TRIGGER, _latency, _metric, _scope
+
+    def cpu(resource: str, before: float, after: float):
+        f = _metric(resource, "CPUUtilization", 0.99, 0)
+        f.evidence.baseline_value, f.evidence.incident_value = before, after
+        f.evidence.details = MetricDetails(metric="CPUUtilization", namespace="AWS/ECS", stat="Average")
+        return f
+
+    web, api = _latency("web", 0.99, 0, 404.0), _latency("api", 0.99, 0, 150.0)
+    web.evidence.baseline_value, web.evidence.incident_value = 116.0, 520.0
+    api.evidence.baseline_value, api.evidence.incident_value = 72.0, 222.0
+    findings = [web, api, cpu("api", 41.0, 91.0), cpu("web", 34.0, 46.0)]
+    assert abs(relative_effect(findings[2]) - (1 - 9 / 59)) < 1e-9  # not the CPU's growth, 1 - 41/91
+    assert abs(relative_effect(findings[3]) - (1 - 34 / 46)) < 1e-9  # far from its limit: its growth is larger
+    topology = Topology(resources=[Resource(id=r) for r in ("alb", "web", "api")], edges=[])
+    scope = _scope(topology).model_copy(update={"resources": ["alb", "web", "api"]})
+    ranking = rank(findings, scope, TRIGGER)
+    assert [h.resource for h in ranking.hypotheses[:2]] == ["api", "web"]

@@ -17,7 +17,9 @@ from agent.ranking.thresholds import (
 from agent.state import Scope
 from domain.findings import ChangeDetails, MetricDetails, TraceDetails
 from domain.models import Finding, Topology
-from tools.analysis.semantics import carried_by_calls, is_backlog_metric, is_call_time, is_compute, is_outgoing, is_percentage
+from tools.analysis.semantics import (
+    carried_by_calls, is_backlog_metric, is_call_time, is_compute, is_outgoing, is_percentage, is_utilization,
+)
 
 
 @dataclass
@@ -250,7 +252,14 @@ def relative_effect(f: Finding) -> float | None:
     if before * after < 0:
         return None
     low, high = sorted((abs(before), abs(after)))
-    return 1.0 - low / high if high > 0 else 0.0
+    growth = 1.0 - low / high if high > 0 else 0.0
+    if f.direction == "up" and is_utilization(details.metric, details.namespace or None) and 0.0 <= before < after <= 100.0:
+        # A capacity's use is also measured by the headroom it leaves: a queue's waiting time grows
+        # as 1 / (1 - utilisation), so 41 % -> 91 % CPU slows each request ~6.5-fold (headroom
+        # 59 -> 9), though the CPU used grew only 2.2-fold, and a caller's latency showing that
+        # slowdown (plus its own time) is no larger an effect than its cause.
+        growth = max(growth, 1.0 - (100.0 - after) / (100.0 - before))
+    return growth
 
 
 def magnitude(cand: Candidate) -> float | None:

@@ -192,6 +192,14 @@ def carried_by_calls(metric: str, namespace: str | None = None) -> bool:
             or bool({"success", "successes", "successful", "available", "availability"} & set(name)))
 
 
+def is_utilization(metric: str, namespace: str | None = None) -> bool:
+    """The share of a capacity in use, in percent (CPUUtilization, MemoryUsageRate(%), disk
+    space used): bad when it rises, and what it measures stays at the resource (unlike an error
+    rate in percent, which its callers' calls carry up)."""
+    return (is_percentage(metric, namespace) and bad_direction(metric, namespace) == "up"
+            and not carried_by_calls(metric, namespace))
+
+
 def is_backlog_metric(metric: str) -> bool:
     """What waits in a queue or stream for its consumers: messages visible, the age of the
     oldest message, a stream's iterator age, a consumer group's lag, a backlog."""
