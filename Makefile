@@ -37,6 +37,9 @@ eval: $(STAMP)
 	# The same incidents as if no service map had been recorded (calls from traces, or assumed).
 	$(BIN)/investigator eval out/bundles --without-call-graph --json out/eval-no-call-graph.json \
 		--markdown out/eval-no-call-graph.md --gate evals/gates/no-call-graph.yaml
+	# And as if only their metrics had been recorded (no logs, traces, changes or call graph).
+	$(BIN)/investigator eval out/bundles --metrics-only --json out/eval-metrics-only.json \
+		--markdown out/eval-metrics-only.md --gate evals/gates/metrics-only.yaml
 	# The game days again at seeds the dev suite does not use: other draws of the same families.
 	rm -rf out/fresh
 	$(BIN)/investigator gameday generate --suite classic --seed 101 --count 10 --out out/fresh/gameday/classic

@@ -41,6 +41,11 @@ def eval_command(
         False, "--without-call-graph",
         help="investigate every bundle as if its topology had no edges (no service map): calls read from traces, or assumed",
     ),
+    metrics_only: bool = typer.Option(
+        False, "--metrics-only",
+        help="investigate every bundle (and score the baselines) as if only its metrics were recorded: "
+             "no logs, traces, changes, health events or call graph",
+    ),
 ) -> None:
     """Investigate every bundle below BUNDLES_DIR and report AC@k, MRR, specificity, calibration, time."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -51,16 +56,23 @@ def eval_command(
     from evals.report import to_json, to_markdown
     from functools import partial
 
-    from evals.runner import discover, investigate_with, investigate_without_call_graph, run_eval
+    from evals.runner import (
+        discover, investigate_metrics_only, investigate_with, investigate_without_call_graph, run_eval,
+    )
 
+    if metrics_only and without_call_graph:
+        raise UserError("--metrics-only already drops the call graph: give one of --metrics-only and --without-call-graph")
     investigate = None
     if reasoner is not None:
         from agent.reasoners.choice import with_reasoner
         from domain.settings import load_settings
 
         settings = with_reasoner(load_settings(), reasoner)
-        investigate = (partial(investigate_without_call_graph, settings=settings) if without_call_graph
+        investigate = (partial(investigate_metrics_only, settings=settings) if metrics_only
+                       else partial(investigate_without_call_graph, settings=settings) if without_call_graph
                        else partial(investigate_with, settings))
+    elif metrics_only:
+        investigate = investigate_metrics_only
     elif without_call_graph:
         investigate = investigate_without_call_graph
     minimums = read_gate(gate) if gate is not None else None  # a bad gate fails before hours of work
@@ -85,7 +97,7 @@ def eval_command(
                     failures.append(f"{result.bundle}: {result.error}")
 
             results, notes = run_eval(bundles_dir, workers=workers, investigate=investigate, on_result=on_result,
-                                      baselines=baselines)
+                                      baselines=baselines, metrics_only=metrics_only)
     else:
         # Logs (CI) get one line per bundle instead of a bar that only renders at the end.
         def on_result(done: int, total: int, result) -> None:
@@ -93,7 +105,7 @@ def eval_command(
             err.print(f"[{done:>{len(str(total))}}/{total}] {result.bundle}: {status}", markup=False)
 
         results, notes = run_eval(bundles_dir, workers=workers, investigate=investigate, on_result=on_result,
-                                  baselines=baselines)
+                                  baselines=baselines, metrics_only=metrics_only)
     for line in [*notes, *(f"failed: {f}" for f in failures)]:
         err.print(line, markup=False)
 

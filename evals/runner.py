@@ -11,13 +11,18 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from functools import cached_property
 from pathlib import Path
+
+import pandas as pd
 
 from domain.models import Investigation
 from domain.errors import UserError
 from domain.settings import Settings
 from evals.metrics import CaseResult
 from tools.bundle.format import MANIFEST
+from tools.bundle.source import BundleSource
+from tools.source import LOG_COLUMNS, SPAN_COLUMNS, empty_frame
 
 InvestigateFn = Callable[[Path], Investigation]
 # Called after each bundle: (done, total, result).
@@ -64,6 +69,37 @@ def investigate_without_call_graph(path: Path, settings: Settings | None = None)
     return collect(stream(source, **args, settings=settings))
 
 
+class MetricsOnlySource(BundleSource):
+    """A bundle read as if CloudWatch metrics were all that had been recorded: no logs, traces,
+    changes or health events, and a topology without edges. That is what a metrics-only export
+    holds (PetShop's, and several of the incident sets the engine is judged on without seeing
+    them), and an account without X-Ray, CloudTrail or logs: the same incidents, seen that way."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        topology = self.manifest.topology.model_copy(update={"edges": []})
+        self.manifest = self.manifest.model_copy(update={"topology": topology})
+
+    @cached_property
+    def _logs(self) -> pd.DataFrame:
+        return empty_frame(LOG_COLUMNS)
+
+    @cached_property
+    def _spans(self) -> pd.DataFrame:
+        return empty_frame(SPAN_COLUMNS)
+
+    def _jsonl(self, name: str, model: type) -> list:
+        return []  # changes and health events
+
+
+def investigate_metrics_only(path: Path, settings: Settings | None = None) -> Investigation:
+    """`investigate_bundle` reading the bundle through `MetricsOnlySource`."""
+    from agent.runner import collect, open_bundle, stream
+
+    _, args = open_bundle(path)
+    return collect(stream(MetricsOnlySource(path), **args, settings=settings))
+
+
 def investigate_with(settings: Settings, path: Path) -> Investigation:
     """`investigate_bundle` with these settings (a reasoner); module-level so that a partial of it pickles."""
     from agent.runner import investigate_bundle
@@ -91,16 +127,16 @@ def _truth(root: Path, bundle: Path) -> CaseResult:
     })
 
 
-def run_baselines(bundle: Path, names: Sequence[str]) -> tuple[dict[str, list[str]], dict[str, str]]:
-    """(rankings, errors) of the named plain baselines on one bundle, read through a BundleSource."""
+def run_baselines(bundle: Path, names: Sequence[str], metrics_only: bool = False) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """(rankings, errors) of the named plain baselines on one bundle, read through a BundleSource
+    (a `MetricsOnlySource` when `metrics_only`: a baseline sees no more than the engine)."""
     from evals.baselines import BASELINES
-    from tools.bundle.source import BundleSource
 
     rankings: dict[str, list[str]] = {}
     errors: dict[str, str] = {}
     if not names:
         return rankings, errors
-    source = BundleSource(bundle)
+    source = MetricsOnlySource(bundle) if metrics_only else BundleSource(bundle)
     for name in names:
         try:
             rankings[name] = BASELINES[name](source, source.manifest)
@@ -110,13 +146,14 @@ def run_baselines(bundle: Path, names: Sequence[str]) -> tuple[dict[str, list[st
 
 
 def evaluate_bundle(root: Path, bundle: Path, investigate: InvestigateFn | None = None,
-                    baselines: Sequence[str] = ()) -> CaseResult:
-    """Investigate one bundle and score it; never raises: a failure is a result with `error`."""
+                    baselines: Sequence[str] = (), metrics_only: bool = False) -> CaseResult:
+    """Investigate one bundle and score it; never raises: a failure is a result with `error`.
+    `metrics_only`: the baselines read the bundle as `investigate_metrics_only` does."""
     base = _truth(root, bundle)
     if base.error is not None:
         return base
     if not base.false_alarm:
-        rankings, errors = run_baselines(bundle, baselines)
+        rankings, errors = run_baselines(bundle, baselines, metrics_only)
         base = base.model_copy(update={"baseline_rankings": rankings, "baseline_errors": errors})
     started = time.perf_counter()
     try:
@@ -157,10 +194,13 @@ def run_eval(
     investigate: InvestigateFn | None = None,
     on_result: ResultCallback | None = None,
     baselines: Sequence[str] = (),
+    metrics_only: bool = False,
 ) -> tuple[list[CaseResult], list[str]]:
     """Results for every scored bundle below `root` (sorted by bundle), and notes on skipped ones.
 
-    `baselines` names plain baselines (evals.baselines.BASELINES) scored beside the engine.
+    `baselines` names plain baselines (evals.baselines.BASELINES) scored beside the engine;
+    `metrics_only` has them read the bundles as `MetricsOnlySource` (pass the engine
+    `investigate_metrics_only` with it).
 
     `investigate` defaults to `agent.runner.investigate_bundle`; it must be a module-level
     function when `workers` > 1, since it is sent to worker processes.
@@ -173,12 +213,12 @@ def run_eval(
     total = len(bundles)
     if workers == 1 or total <= 1:
         for bundle in bundles:
-            results.append(evaluate_bundle(root, bundle, investigate, baselines))
+            results.append(evaluate_bundle(root, bundle, investigate, baselines, metrics_only))
             if on_result:
                 on_result(len(results), total, results[-1])
     else:
         with ProcessPoolExecutor(max_workers=min(workers, total)) as pool:
-            futures = {pool.submit(evaluate_bundle, root, bundle, investigate, tuple(baselines)): bundle for bundle in bundles}
+            futures = {pool.submit(evaluate_bundle, root, bundle, investigate, tuple(baselines), metrics_only): bundle for bundle in bundles}
             for future in as_completed(futures):
                 try:
                     results.append(future.result())

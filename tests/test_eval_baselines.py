@@ -225,3 +225,10 @@ def test_cli_rejects_an_unknown_baseline_in_one_line(tmp_path, capsys):
     assert main(["eval", str(tmp_path), "--baseline", "random"]) == 2
     err = capsys.readouterr().err
     assert "--baseline random" in err and "nsigma" in err and "Traceback" not in err
+
+
+def test_cli_rejects_metrics_only_with_without_call_graph_in_one_line(tmp_path, capsys):
+    _crafted_suite(tmp_path)
+    assert main(["eval", str(tmp_path), "--metrics-only", "--without-call-graph"]) == 2
+    err = capsys.readouterr().err
+    assert "--metrics-only" in err and "--without-call-graph" in err and "Traceback" not in err

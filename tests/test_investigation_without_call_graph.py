@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from agent.runner import investigate_bundle
-from domain.models import Edge, Resource, TimeWindow, Topology, Trigger
+from domain.models import ChangeEvent, Edge, Resource, TimeWindow, Topology, Trigger
 from tools.bundle.format import IncidentManifest
 from tools.bundle.writer import write_bundle
 
@@ -49,7 +49,7 @@ def _spans(calls: list[tuple[str, str]]) -> pd.DataFrame:
     return frame.assign(error=False, fault=False, status=None)
 
 
-def _bundle(path: Path, edges: list[Edge], spans: pd.DataFrame | None = None) -> Path:
+def _bundle(path: Path, edges: list[Edge], spans: pd.DataFrame | None = None, changes: list[ChangeEvent] = ()) -> Path:
     rng = np.random.default_rng(5)
     metrics = pd.concat([
         _series("web", "latency", 0.10, 0.60, rng),   # the alarm: 500 ms slower
@@ -64,7 +64,7 @@ def _bundle(path: Path, edges: list[Edge], spans: pd.DataFrame | None = None) ->
                         statistic="Average", threshold=0.3, comparison="GreaterThanThreshold", state_change_time=ALARM),
         topology=Topology(resources=[Resource(id=r) for r in ("web", "db", "cache")], edges=edges),
     )
-    return write_bundle(path, manifest, metrics=metrics, spans=spans)
+    return write_bundle(path, manifest, metrics=metrics, spans=spans, changes=changes)
 
 
 def test_with_no_call_graph_the_slow_resource_behind_the_alarm_is_found_and_its_path_says_no_edge_was_seen(tmp_path: Path) -> None:
@@ -139,6 +139,26 @@ def test_the_eval_can_investigate_a_bundle_as_if_it_had_no_call_graph(tmp_path: 
     assert "no_call_graph" in inv.hypotheses[0].unfamiliar
     # The bundle on disk keeps its edges: only that investigation went without them.
     assert investigate_bundle(bundle).hypotheses[0].path[0].edge
+
+
+def test_the_eval_can_investigate_a_bundle_as_if_only_its_metrics_were_recorded(tmp_path: Path) -> None:
+    # The bundle has traces (which show web calling db) and a deploy of db two minutes before the
+    # onset; a metrics-only recording of the same incident has neither, and the baselines may not
+    # read them either.
+    from evals.runner import investigate_metrics_only, run_baselines
+
+    deploy = ChangeEvent(id="evt-1", time=ONSET - timedelta(minutes=2), source="ecs.amazonaws.com",
+                         event_name="UpdateService", resource="db")
+    bundle = _bundle(tmp_path / "b", edges=[], spans=_spans([("web", "db")]), changes=[deploy])
+    full = investigate_bundle(bundle)
+    assert "change" in {f.kind for f in full.findings} and full.hypotheses[0].path[0].edge
+    assert run_baselines(bundle, ["last-change"])[0]["last-change"][:1] == ["db"]
+
+    inv = investigate_metrics_only(bundle)
+    assert {f.kind for f in inv.findings} <= {"metric", "gap"}
+    assert inv.hypotheses[0].resource == "db" and not inv.hypotheses[0].path[0].edge
+    assert "no_call_graph" in inv.hypotheses[0].unfamiliar
+    assert run_baselines(bundle, ["last-change"], metrics_only=True)[0]["last-change"] == []
 
 
 def test_with_no_call_graph_the_internet_facing_load_balancer_is_a_caller_of_the_alarmed_service() -> None:
