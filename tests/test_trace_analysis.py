@@ -296,3 +296,35 @@ def test_a_callee_with_one_caller_is_judged_by_its_own_time_not_by_edge() -> Non
     baseline, incident = _late_edge(web_db_ms=150.0)
     only_web = incident[~incident["trace_id"].str.contains("-job-")]
     assert edge_trace_findings(only_web, baseline[~baseline["trace_id"].str.contains("-job-")]) == []
+
+
+def _own_spans(t0: datetime, minutes: int, failed_minutes: set[int], per_minute: int = 20) -> pd.DataFrame:
+    """`per_minute` spans a minute of one service "api"; in each of `failed_minutes` the first span fails."""
+    rows = []
+    for m in range(minutes):
+        for j in range(per_minute):
+            start = t0 + timedelta(minutes=m, seconds=3 * j)
+            rows.append((f"t{m}-{j}", f"s{m}-{j}", None, "api", "GET /", start, start + timedelta(milliseconds=20),
+                         False, m in failed_minutes and j == 0))
+    frame = pd.DataFrame(rows, columns=["trace_id", "span_id", "parent_id", "service", "operation", "start", "end", "error", "fault"])
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    frame["end"] = pd.to_datetime(frame["end"], utc=True)
+    return frame
+
+
+def test_own_errors_begin_where_their_rate_rose_not_at_the_first_failed_span() -> None:
+    # api always fails one call in 400 (1 in every 20th minute of the baseline). In the incident
+    # window it failed one call at minute 3 (its normal rate), then one call every minute from
+    # minute 40 on: the errors began at minute 40. The first failed span, at minute 3, is the
+    # normal rate that any window shows somewhere.
+    baseline = _own_spans(BASE_T0 - timedelta(hours=2), 120, {m for m in range(120) if m % 20 == 0})
+    incident = _own_spans(INC_T0, 60, {3} | set(range(40, 60)))
+    errors = next(f for f in service_trace_findings(incident, baseline) if f.signal == "trace own errors")
+    assert errors.onset == INC_T0 + timedelta(minutes=40)
+
+
+def test_own_errors_already_at_their_incident_rate_when_the_window_opens_begin_with_it() -> None:
+    baseline = _own_spans(BASE_T0 - timedelta(hours=2), 120, {m for m in range(120) if m % 20 == 0})
+    incident = _own_spans(INC_T0, 60, set(range(0, 60)))
+    errors = next(f for f in service_trace_findings(incident, baseline) if f.signal == "trace own errors")
+    assert errors.onset == INC_T0

@@ -136,6 +136,53 @@ def _looked_at(z: float, looks: int) -> float:
     return max(0.0, -_NORMAL.inv_cdf(p)) if p > 0 else z
 
 
+def _bernoulli_ll(k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Log-likelihood of k flagged spans of n at their own rate k / n (0 log 0 = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(n > 0, k / np.maximum(n, 1.0), 0.0)
+        hit = np.where(k > 0, k * np.log(np.where(rate > 0, rate, 1.0)), 0.0)
+        miss = np.where(n - k > 0, (n - k) * np.log(np.where(rate < 1, 1.0 - rate, 1.0)), 0.0)
+    return hit + miss
+
+
+def _rise(spans: pd.DataFrame, flagged: pd.Series, normal_rate: float | None) -> pd.Timestamp:
+    """When the share of flagged spans (failed, or slower than the baseline's 99th percentile)
+    rose from its normal rate: the change point of a Bernoulli model in which the spans before
+    it keep `normal_rate` (the baseline's share) and those from it on have a higher rate of
+    their own (maximum likelihood), at the first flagged span from there.
+
+    The first flagged span of the window is no onset: one normal span in a hundred is slower
+    than the baseline's 99th percentile, and a service that always fails a few calls fails one
+    early in any window. A window already at the higher rate from its start splits at its start.
+    Without a baseline rate (no baseline spans), the first flagged span."""
+    ordered = spans.assign(_flag=flagged.astype(bool)).sort_values("start", kind="stable")
+    x = ordered["_flag"].to_numpy(dtype=float)
+    starts = ordered["start"]
+    if not x.any():
+        return starts.min()
+    first = int(np.argmax(x > 0))
+    if normal_rate is None or not 0.0 < normal_rate < 1.0:
+        return starts.iloc[first]
+    n = len(x)
+    cut = np.arange(n + 1, dtype=float)  # spans before the change point
+    k1 = np.concatenate([[0.0], np.cumsum(x)])
+    k2, n2 = k1[-1] - k1, n - cut
+    ll = k1 * math.log(normal_rate) + (cut - k1) * math.log(1.0 - normal_rate) + _bernoulli_ll(k2, n2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        higher = (n2 > 0) & (k2 / np.maximum(n2, 1.0) > normal_rate)
+    ll = np.where(higher, ll, -np.inf)
+    best = int(np.argmax(ll)) if np.isfinite(ll).any() else first
+    later = np.flatnonzero(x[best:] > 0)
+    return starts.iloc[best + int(later[0])] if len(later) else starts.iloc[first]
+
+
+def _share_above(values: pd.Series, threshold: float) -> float | None:
+    """The smoothed share of `values` above `threshold`, None with no values."""
+    if len(values) == 0:
+        return None
+    return (float((values > threshold).sum()) + 1.0) / (len(values) + 2.0)
+
+
 def _rate_z(k_inc: int, n_inc: int, k_base: int, n_base: int) -> float:
     """Smoothed binomial z-score of an error-rate increase."""
     if n_inc < MIN_SPANS:
@@ -163,8 +210,10 @@ def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> li
         reference = base_by_service.get(service, base.iloc[0:0])
         z_time = _robust_shift(spans["self_time"], reference["self_time"])
         if z_time >= Z_ONSET:
-            slow = spans[spans["self_time"] > reference["self_time"].quantile(0.99)] if len(reference) else spans
-            onset = slow["start"].min() if len(slow) else spans["start"].min()
+            limit = reference["self_time"].quantile(0.99) if len(reference) else None
+            slow = spans[spans["self_time"] > limit] if limit is not None else spans
+            onset = (_rise(spans, spans["self_time"] > limit, _share_above(reference["self_time"], limit))
+                     if limit is not None else spans["start"].min())
             base_ms = float(reference["self_time"].median()) * 1000
             inc_ms = float(spans["self_time"].median()) * 1000
             signal = "trace self time"
@@ -190,7 +239,8 @@ def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> li
                 id=Finding.make_id("trace", str(service), signal),
                 domain="application", kind="trace", resource=str(service), signal=signal,
                 summary=f"{service} fails in its own spans: {k_inc}/{n_inc} ({k_inc / n_inc:.1%}) vs {base_rate:.1%} in the baseline",
-                onset=failed["start"].min().to_pydatetime(), score=round(z_to_score(min(z_err, 50.0)), 4), direction="up",
+                onset=_rise(spans, spans["own_error"], (k_base + 1.0) / (n_base + 2.0) if n_base else None).to_pydatetime(),
+                score=round(z_to_score(min(z_err, 50.0)), 4), direction="up",
                 evidence=Evidence(
                     baseline_value=base_rate, incident_value=k_inc / n_inc, unit="ratio",
                     trace_ids=[str(t) for t in failed["trace_id"].head(3)],
@@ -290,12 +340,14 @@ def _edge_finding(
     base_ms = float(reference[column].median()) * 1000
     inc_ms = float(calls[column].median()) * 1000
     signal = f"{name} from {caller}"
-    slow = calls[calls[column] > reference[column].quantile(0.99)]
+    limit = reference[column].quantile(0.99)
+    slow = calls[calls[column] > limit]
+    onset = _rise(calls, calls[column] > limit, _share_above(reference[column], limit)) if len(slow) else calls["start"].min()
     return Finding(
         id=Finding.make_id("trace", callee, signal),
         domain="network", kind="trace", resource=callee, signal=signal,
         summary=summary.format(caller=caller, callee=callee, base_ms=base_ms, inc_ms=inc_ms, z=z),
-        onset=(slow["start"].min() if len(slow) else calls["start"].min()).to_pydatetime(),
+        onset=onset.to_pydatetime(),
         score=round(z_to_score(z), 4), direction="up",
         evidence=Evidence(
             baseline_value=base_ms, incident_value=inc_ms, unit="ms",
