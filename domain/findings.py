@@ -114,6 +114,10 @@ class TraceDetails(_Details):
     rejected: int | None = Field(
         default=None, description="of the own errors, those answered as the caller's fault (client errors: 4xx, denied, not found)"
     )
+    seen_normal_s: float | None = Field(
+        default=None, description="seconds between the last normal span before the onset and the onset: traces are "
+                                  "sampled, so the shift began somewhere in that interval",
+    )
 
 
 class ChangeDetails(_Details):

@@ -940,6 +940,23 @@ def test_time_lost_between_a_cpu_starved_caller_and_its_dependency_is_the_caller
     assert late.hypotheses[0].resource == "db"
 
 
+def test_a_gap_seen_in_few_traced_calls_may_have_begun_as_early_as_the_last_normal_one() -> None:
+    # alb -> api -> db. api's p99 rises at minute 0 and its CPU (waiting threads) at minute 2; the
+    # first slow call to db that was traced is at minute 3, but few calls are traced and the last
+    # normal one was 3.5 minutes before it: the gap began somewhere in between, possibly before
+    # either. Nothing says api slowed or starved first: db (where the time is lost) is first.
+    topology = _topology([("alb", "api"), ("api", "db")])
+    gap = _network_gap("api", "db", 3)
+    gap.evidence.details.seen_normal_s = 210.0
+    findings = [_metric("alb", ALARM_METRIC, 0.99, 1), _shift("api", "Latency", 70, 340, 0, stat="p99"),
+                _shift("api", "CPUUtilization", 40, 60, 2), gap]
+    assert rank(findings, _scope(topology), TRIGGER).hypotheses[0].resource == "db"
+    # Densely traced (the last normal call 5 s before the first slow one), the gap began after
+    # api's slowdown and after its CPU rose: the time lost is api's own, and api is first.
+    gap.evidence.details.seen_normal_s = 5.0
+    assert rank(findings, _scope(topology), TRIGGER).hypotheses[0].resource == "api"
+
+
 def _own_errors(resource: str, onset_minute: float, errors: int, rejected: int) -> Finding:
     """Errors in the resource's own spans, `rejected` of them client errors (4xx)."""
     signal = "trace own errors"

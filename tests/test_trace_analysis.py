@@ -321,6 +321,8 @@ def test_own_errors_begin_where_their_rate_rose_not_at_the_first_failed_span() -
     incident = _own_spans(INC_T0, 60, {3} | set(range(40, 60)))
     errors = next(f for f in service_trace_findings(incident, baseline) if f.signal == "trace own errors")
     assert errors.onset == INC_T0 + timedelta(minutes=40)
+    # The call before it, 3 s earlier, was normal: the errors began in those 3 s.
+    assert errors.evidence.details.seen_normal_s == 3.0
 
 
 def test_own_errors_already_at_their_incident_rate_when_the_window_opens_begin_with_it() -> None:

@@ -159,10 +159,11 @@ def collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
 
 
 def _compute_bound(cands: dict[str, Candidate]) -> dict[str, datetime]:
-    """When each resource's processor use rose, for those whose did (`is_compute`)."""
+    """The earliest time each resource's processor use may have risen, for those whose did
+    (`is_compute`): a metric seen normal one period before its first abnormal point rose after it."""
     out: dict[str, datetime] = {}
     for r, cand in cands.items():
-        onsets = [f.onset for f in cand.symptoms if f.onset and f.direction == "up"
+        onsets = [f.onset - timedelta(seconds=period(f) or 0.0) for f in cand.symptoms if f.onset and f.direction == "up"
                   and (d := metric(f)) is not None and is_compute(d.metric)]
         if onsets:
             out[r] = min(onsets)
@@ -173,12 +174,17 @@ def _gap_of_a_starved_caller(f: Finding, starved: dict[str, datetime]) -> bool:
     """A network gap (calls losing time between caller and callee while the callee's own time
     held) on calls from a caller whose processor use had already risen: a process short of CPU
     sends its requests and reads their replies late, and its own span records the wait as time
-    between the two. The gap is the caller's, not the callee's or the network's."""
+    between the two. The gap is the caller's, not the callee's or the network's. Both onsets are
+    compared at the earliest each may have been: the processor's one sampling period before its
+    first abnormal point, the gap's at the last normal call before its first slow one (few calls
+    may be traced)."""
     details = f.evidence.details
     if not isinstance(details, TraceDetails) or details.test != "network_gap" or details.caller is None:
         return False
     since = starved.get(details.caller)
-    return since is not None and f.onset is not None and since <= f.onset
+    if since is None or f.onset is None:
+        return False
+    return since <= f.onset - timedelta(seconds=details.seen_normal_s or 0.0)
 
 
 def onset(findings: list[Finding]) -> datetime | None:
@@ -286,11 +292,16 @@ def tolerance(cand: Candidate) -> timedelta:
     A cause seen in sampled metrics only was seen normal one period before its first abnormal
     point, so it began no earlier than that period before (and METRIC_CLOCK_SLACK, for the
     collectors' schedules): a caller already failing before then did not fail because of it.
-    Onsets dated by log lines or spans keep ONSET_TOLERANCE, for batching and clocks."""
+    Onsets dated by log lines or spans keep ONSET_TOLERANCE, for batching and clocks, or the time
+    since the last normal span before a trace finding's onset when that is longer."""
     periods = [period(f) for f in cand.symptoms]
     if periods and all(p is not None for p in periods):
         return timedelta(seconds=max(p for p in periods if p is not None)) + METRIC_CLOCK_SLACK
-    return max(ONSET_TOLERANCE, timedelta(seconds=max((p or 0.0 for p in periods), default=0.0)))
+    # Spans are sampled: a shift dated by its first flagged span began after the last normal
+    # one before it, which may be minutes earlier when few calls are traced.
+    sampled = [d.seen_normal_s for f in cand.symptoms if isinstance(d := f.evidence.details, TraceDetails) and d.seen_normal_s]
+    return max(ONSET_TOLERANCE, timedelta(seconds=max((p or 0.0 for p in periods), default=0.0)),
+               timedelta(seconds=max(sampled, default=0.0)))
 
 
 def recovery(cand: Candidate) -> datetime | None:

@@ -145,7 +145,7 @@ def _bernoulli_ll(k: np.ndarray, n: np.ndarray) -> np.ndarray:
     return hit + miss
 
 
-def _rise(spans: pd.DataFrame, flagged: pd.Series, normal_rate: float | None) -> pd.Timestamp:
+def _rise(spans: pd.DataFrame, flagged: pd.Series, normal_rate: float | None) -> tuple[pd.Timestamp, float | None]:
     """When the share of flagged spans (failed, or slower than the baseline's 99th percentile)
     rose from its normal rate: the change point of a Bernoulli model in which the spans before
     it keep `normal_rate` (the baseline's share) and those from it on have a higher rate of
@@ -154,15 +154,18 @@ def _rise(spans: pd.DataFrame, flagged: pd.Series, normal_rate: float | None) ->
     The first flagged span of the window is no onset: one normal span in a hundred is slower
     than the baseline's 99th percentile, and a service that always fails a few calls fails one
     early in any window. A window already at the higher rate from its start splits at its start.
-    Without a baseline rate (no baseline spans), the first flagged span."""
+    Without a baseline rate (no baseline spans), the first flagged span.
+
+    Also the seconds since the last unflagged span before it (None when there is none): with
+    sampled traces the shift began somewhere in between, so the onset may look that late."""
     ordered = spans.assign(_flag=flagged.astype(bool)).sort_values("start", kind="stable")
     x = ordered["_flag"].to_numpy(dtype=float)
     starts = ordered["start"]
     if not x.any():
-        return starts.min()
+        return starts.min(), None
     first = int(np.argmax(x > 0))
     if normal_rate is None or not 0.0 < normal_rate < 1.0:
-        return starts.iloc[first]
+        return _with_normal_before(starts, x, first)
     n = len(x)
     cut = np.arange(n + 1, dtype=float)  # spans before the change point
     k1 = np.concatenate([[0.0], np.cumsum(x)])
@@ -173,7 +176,15 @@ def _rise(spans: pd.DataFrame, flagged: pd.Series, normal_rate: float | None) ->
     ll = np.where(higher, ll, -np.inf)
     best = int(np.argmax(ll)) if np.isfinite(ll).any() else first
     later = np.flatnonzero(x[best:] > 0)
-    return starts.iloc[best + int(later[0])] if len(later) else starts.iloc[first]
+    return _with_normal_before(starts, x, best + int(later[0]) if len(later) else first)
+
+
+def _with_normal_before(starts: pd.Series, flags: np.ndarray, at: int) -> tuple[pd.Timestamp, float | None]:
+    """The start of span `at`, and the seconds since the last unflagged span before it."""
+    normal = np.flatnonzero(flags[:at] == 0)
+    if not len(normal):
+        return starts.iloc[at], None
+    return starts.iloc[at], max(0.0, (starts.iloc[at] - starts.iloc[int(normal[-1])]).total_seconds())
 
 
 def _share_above(values: pd.Series, threshold: float) -> float | None:
@@ -212,8 +223,8 @@ def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> li
         if z_time >= Z_ONSET:
             limit = reference["self_time"].quantile(0.99) if len(reference) else None
             slow = spans[spans["self_time"] > limit] if limit is not None else spans
-            onset = (_rise(spans, spans["self_time"] > limit, _share_above(reference["self_time"], limit))
-                     if limit is not None else spans["start"].min())
+            onset, normal_s = (_rise(spans, spans["self_time"] > limit, _share_above(reference["self_time"], limit))
+                               if limit is not None else (spans["start"].min(), None))
             base_ms = float(reference["self_time"].median()) * 1000
             inc_ms = float(spans["self_time"].median()) * 1000
             signal = "trace self time"
@@ -225,7 +236,7 @@ def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> li
                 evidence=Evidence(
                     baseline_value=base_ms, incident_value=inc_ms, unit="ms",
                     trace_ids=[str(t) for t in slow.sort_values("self_time", ascending=False)["trace_id"].head(3)],
-                    details=TraceDetails(test="self_time", z=round(z_time, 2), spans=len(spans)),
+                    details=TraceDetails(test="self_time", z=round(z_time, 2), spans=len(spans), seen_normal_s=normal_s),
                 ),
             ))
         k_inc, n_inc = int(spans["own_error"].sum()), len(spans)
@@ -233,18 +244,19 @@ def service_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> li
         z_err = _rate_z(k_inc, n_inc, k_base, n_base)
         if z_err >= Z_ONSET and k_inc > 0:
             failed = spans[spans["own_error"]]
+            err_onset, err_normal_s = _rise(spans, spans["own_error"], (k_base + 1.0) / (n_base + 2.0) if n_base else None)
             signal = "trace own errors"
             base_rate = k_base / n_base if n_base else 0.0
             findings.append(Finding(
                 id=Finding.make_id("trace", str(service), signal),
                 domain="application", kind="trace", resource=str(service), signal=signal,
                 summary=f"{service} fails in its own spans: {k_inc}/{n_inc} ({k_inc / n_inc:.1%}) vs {base_rate:.1%} in the baseline",
-                onset=_rise(spans, spans["own_error"], (k_base + 1.0) / (n_base + 2.0) if n_base else None).to_pydatetime(),
+                onset=err_onset.to_pydatetime(),
                 score=round(z_to_score(min(z_err, 50.0)), 4), direction="up",
                 evidence=Evidence(
                     baseline_value=base_rate, incident_value=k_inc / n_inc, unit="ratio",
                     trace_ids=[str(t) for t in failed["trace_id"].head(3)],
-                    details=TraceDetails(test="own_errors", z=round(z_err, 2), errors=k_inc, spans=n_inc,
+                    details=TraceDetails(test="own_errors", z=round(z_err, 2), errors=k_inc, spans=n_inc, seen_normal_s=err_normal_s,
                                          rejected=int((failed["error"].astype(bool) & ~failed["fault"].astype(bool)).sum())),
                 ),
             ))
@@ -342,7 +354,8 @@ def _edge_finding(
     signal = f"{name} from {caller}"
     limit = reference[column].quantile(0.99)
     slow = calls[calls[column] > limit]
-    onset = _rise(calls, calls[column] > limit, _share_above(reference[column], limit)) if len(slow) else calls["start"].min()
+    onset, normal_s = (_rise(calls, calls[column] > limit, _share_above(reference[column], limit))
+                       if len(slow) else (calls["start"].min(), None))
     return Finding(
         id=Finding.make_id("trace", callee, signal),
         domain="network", kind="trace", resource=callee, signal=signal,
@@ -352,7 +365,7 @@ def _edge_finding(
         evidence=Evidence(
             baseline_value=base_ms, incident_value=inc_ms, unit="ms",
             trace_ids=[str(t) for t in slow.sort_values(column, ascending=False)["trace_id"].head(3)],
-            details=TraceDetails(test=test, z=round(z, 2), calls=len(calls), caller=caller),
+            details=TraceDetails(test=test, z=round(z, 2), calls=len(calls), caller=caller, seen_normal_s=normal_s),
         ),
     )
 
