@@ -17,7 +17,10 @@ Conventions (also in docs/evaluation.md):
   checks (every hop: the edge exists, a significant shift, an onset no earlier than the hop
   below); a #1 without a path counts as not checked.
 - Calibration uses hypothesis #1 of real incidents that have one: 10 equal-width confidence
-  bins; ECE = sum over bins of (bin size / total) * |accuracy - mean confidence|.
+  bins; ECE = sum over bins of (bin size / total) * |accuracy - mean confidence|. Its
+  over-confident part sums the same over the bins whose mean confidence exceeds their accuracy
+  only: what an engineer acting on the number would be misled by. The rest is confidence
+  stated lower than what came true.
 - Leave-one-dataset-out (LODO) ECE: the confidence map is refitted from the cases' evidence
   scores and unfamiliar signals (evals/calibration_fit.py) on every dataset but one, and the
   ECE measured on the one left out; "in-sample" is the same with the map fitted on all of them.
@@ -133,6 +136,7 @@ class CalibrationBin(BaseModel):
 class Calibration(BaseModel):
     bins: list[CalibrationBin]
     ece: float | None = None
+    ece_over: float | None = Field(default=None, description="the ECE's part from bins more confident than right")
     cases: int = 0
 
 
@@ -210,14 +214,15 @@ def calibration(cases: Iterable[CaseResult], bins: int = CALIBRATION_BINS) -> Ca
     for confidence, correct in scored:
         grouped[min(int(confidence * bins), bins - 1)].append((confidence, correct))
     table = []
-    ece = 0.0
+    ece = over = 0.0
     for i, members in enumerate(grouped):
         conf = _mean([c for c, _ in members])
         acc = _mean([1.0 if ok else 0.0 for _, ok in members])
         table.append(CalibrationBin(low=i / bins, high=(i + 1) / bins, count=len(members), mean_confidence=conf, accuracy=acc))
         if members:
             ece += len(members) / len(scored) * abs(acc - conf)  # type: ignore[operator]
-    return Calibration(bins=table, ece=ece if scored else None, cases=len(scored))
+            over += len(members) / len(scored) * max(0.0, conf - acc)  # type: ignore[operator]
+    return Calibration(bins=table, ece=ece if scored else None, ece_over=over if scored else None, cases=len(scored))
 
 
 class DatasetFit(BaseModel):
@@ -227,6 +232,9 @@ class DatasetFit(BaseModel):
     cases: int = Field(description="real incidents with a hypothesis #1 (the ECE's n)")
     ece_in_sample: float | None = Field(default=None, description="map fitted on all datasets, this one included")
     ece_left_out: float | None = Field(default=None, description="map fitted on the other datasets only")
+    ece_over_left_out: float | None = Field(
+        default=None, description="the left-out ECE's over-confident part (see `Calibration.ece_over`)"
+    )
 
 
 def fit_points(cases: Iterable[CaseResult]) -> list[FitPoint]:
@@ -266,6 +274,7 @@ def leave_one_dataset_out(
         fits.append(DatasetFit(
             dataset=dataset, cases=measured.cases if measured else 0,
             ece_in_sample=in_sample.ece if in_sample else None, ece_left_out=held_out.ece if held_out else None,
+            ece_over_left_out=held_out.ece_over if held_out else None,
         ))
     return pooled, fits
 

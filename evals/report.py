@@ -47,9 +47,11 @@ def _versus_table(rows: list[GroupMetrics]) -> list[str]:
 
 
 def lodo_table(fits: list[DatasetFit]) -> list[str]:
-    """Per dataset: n, ECE of the pooled refit (in-sample) and of the fit without it (leave-one-out)."""
-    lines = ["| dataset | n | ECE in-sample (pooled fit) | ECE leave-one-out |", "|---|---:|---:|---:|"]
-    lines += [f"| {f.dataset} | {f.cases} | {_cell(f.ece_in_sample, 'ece')} | {_cell(f.ece_left_out, 'ece')} |"
+    """Per dataset: n, ECE of the pooled refit (in-sample) and of the fit without it (leave-one-out),
+    and the part of the latter from confidence stated higher than what came true."""
+    lines = ["| dataset | n | ECE in-sample (pooled fit) | ECE leave-one-out | of it over-confident |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {f.dataset} | {f.cases} | {_cell(f.ece_in_sample, 'ece')} | {_cell(f.ece_left_out, 'ece')} "
+              f"| {_cell(f.ece_over_left_out, 'ece')} |"
               for f in fits]
     return lines
 
@@ -73,7 +75,8 @@ def to_markdown(report: EvalReport) -> str:
     if cal.ece is None:
         lines.append("No real incident produced a ranked hypothesis #1.")
     else:
-        lines += [f"{cal.cases} incidents with a hypothesis #1; expected calibration error (ECE) = {cal.ece:.3f}.", "",
+        lines += [f"{cal.cases} incidents with a hypothesis #1; expected calibration error (ECE) = {cal.ece:.3f}, "
+                  f"of it {cal.ece_over or 0.0:.3f} from bins more confident than right.", "",
                   "| confidence | n | mean confidence | observed share correct |", "|---|---:|---:|---:|"]
         for b in cal.bins:
             if b.count:

@@ -153,3 +153,16 @@ def test_the_eval_report_shows_the_left_out_ece_beside_the_in_sample_one():
     assert all(f.ece_left_out is not None and f.ece_in_sample is not None for f in report.calibration_fit)
     markdown = to_markdown(report)
     assert "ECE leave-one-out" in markdown and "| petshop | 40 |" in markdown
+
+
+def test_the_left_out_ece_says_how_much_of_it_is_over_confidence():
+    # A map fitted on the hard dataset alone reads too low on the easy one (under-confident: none
+    # of its error would make an engineer act on a wrong answer); fitted on the easy one, it reads
+    # too high on the hard one, and nearly all of that ECE is over-confidence.
+    cases = _generated("easy", 600, 1.5, seed=1) + _generated("hard", 600, -1.5, seed=2)
+    _, fits = leave_one_dataset_out(cases)
+    by_name = {f.dataset: f for f in fits}
+    easy, hard = by_name["easy"], by_name["hard"]
+    assert easy.ece_left_out > 0.1 and easy.ece_over_left_out < 0.02
+    assert hard.ece_left_out > 0.1 and hard.ece_over_left_out > hard.ece_left_out - 0.02
+    assert "of it over-confident" in to_markdown(build_report("b", cases))

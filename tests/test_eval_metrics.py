@@ -105,6 +105,9 @@ def test_calibration_bins_and_expected_calibration_error():
     assert by_low[0.9].accuracy == pytest.approx(0.5)
     # 2/4 * |0.5 - 0.95| + 1/4 * |0 - 0.25| + 1/4 * |1 - 0.35|
     assert cal.ece == pytest.approx(0.45)
+    # Over-confident: the 0.9 bin (95 % said, half right) and the 0.2 bin (25 % said, none right);
+    # the 0.3 bin said 35 % of an answer that was right, which misleads no one into acting.
+    assert cal.ece_over == pytest.approx(2 / 4 * 0.45 + 1 / 4 * 0.25)
 
 
 def test_calibration_without_any_hypothesis_has_no_ece():
