@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from agent.calibration import calibrated
 from agent.ranking.candidates import (
-    Candidate, anomalous as anomalous_of, collect, demand_onset, inferred, inherited_recovery, is_traffic, magnitude,
+    Candidate, anomalous as anomalous_of, collect, demand_onset, limit_calls, inferred, inherited_recovery, is_traffic, magnitude,
     quiet_alarm, recovery,
 )
 from agent.ranking.cause import cause_of
@@ -95,7 +95,7 @@ def rank(
     if not topology.maps(scope.entry):
         named = [e for e in named_calls(findings, topology.ids()) if e.callee != scope.entry]
         topology = topology.assuming_dependencies_of(scope.entry)
-        topology = topology.model_copy(update={"edges": [*topology.edges, *named]})
+        topology = topology.model_copy(update={"edges": [*topology.edges, *named, *limit_calls(cands, scope.entry)]})
     anomalous = anomalous_of(cands, topology)
     pool = [
         c for c in cands.values()

@@ -16,7 +16,7 @@ from agent.ranking.thresholds import (
 )
 from agent.state import Scope
 from domain.findings import ChangeDetails, MetricDetails, TraceDetails
-from domain.models import Finding, Topology
+from domain.models import Edge, Finding, Topology
 from tools.analysis.semantics import (
     carried_by_calls, is_backlog_metric, is_call_time, is_compute, is_outgoing, is_percentage, is_utilization,
 )
@@ -122,6 +122,25 @@ def load_like(f: Finding) -> bool:
     if details is None:
         return False
     return details.traffic or (not details.reported_by and is_outgoing(details.metric, details.namespace or None))
+
+
+def limit_calls(cands: dict[str, Candidate], entry: str) -> list[Edge]:
+    """With no call graph: edges from every other failing resource to each failing resource at
+    a hard limit (storage used up, a certificate expired, usage at a limit recorded on it).
+
+    A used-up limit fails whoever depends on it, at once and whatever they ask: it is the one
+    failure that is a dependency's by its nature, read from its value and not against a
+    baseline. Without a recorded graph nothing says who calls it, and nothing rules out that
+    the failing resources whose trouble began no earlier than its own do (with the tolerance
+    its sampling leaves, as `share` judges a cause); one already failing before cannot have
+    failed because of it, and no edge is assumed from it."""
+    sources = [c for c in cands.values() if c.fault >= ANOMALOUS and c.onset and any(limit_reached(f) for f in c.symptoms)]
+    names = {s.resource for s in sources}
+    return [
+        Edge(caller=c.resource, callee=s.resource)
+        for c in cands.values() if c.resource != entry and c.resource not in names and c.fault >= ANOMALOUS and c.onset
+        for s in sorted(sources, key=lambda s: s.resource) if s.onset <= c.onset + tolerance(s)
+    ]
 
 
 def collect(findings: list[Finding], scope: Scope) -> dict[str, Candidate]:
