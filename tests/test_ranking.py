@@ -896,6 +896,29 @@ def test_a_dependency_blip_that_was_over_before_the_trouble_began_does_not_make_
     assert "victim" in web.reasoning
 
 
+def _sized(finding: Finding, before: float, after: float) -> Finding:
+    return finding.model_copy(update={"evidence": finding.evidence.model_copy(update={"baseline_value": before, "incident_value": after})})
+
+
+def test_a_dependency_spike_that_ended_is_over_though_a_small_drift_on_it_goes_on() -> None:
+    # db's CPU more than doubled from minute 0 to 9 (a reporting query), then was normal for 21
+    # minutes of data; its read latency has drifted 13 % up since minute 0 and still is. web's
+    # errors begin at minute 5 and last. What made db a plain fault ended while web kept
+    # failing: the drift does not keep the spike going, and web is not its victim.
+    topology = _topology([("alb", "web"), ("web", "db")])
+    findings = [
+        _ended("alb", ALARM_METRIC, 0.99, 5, 30, 30),
+        _ended("web", "Errors", 0.95, 5, 30, 30),
+        _sized(_ended("db", "CPUUtilization", 0.99, 0, 9, 30), 30.0, 70.0),
+        _sized(_ended("db", "ReadLatency", 0.95, 0, 30, 30), 1.0, 1.13),
+    ]
+    assert rank(findings, _scope(topology), TRIGGER).hypotheses[0].resource == "web"
+    # A read latency that stays two and a half times its level is a plain fault still going on:
+    # db is failing, and web is its likely victim.
+    lasting = [*findings[:3], _sized(_ended("db", "ReadLatency", 0.95, 0, 30, 30), 1.0, 2.5)]
+    assert rank(lasting, _scope(topology), TRIGGER).hypotheses[0].resource == "db"
+
+
 def test_a_cause_whose_only_route_to_the_alarm_passes_a_resource_seen_healthy_is_discounted() -> None:
     # web calls store directly and db through mid. store and db shift alike at web's onset.
     # mid has telemetry of its own that stayed normal (a sub-threshold finding), so the failure

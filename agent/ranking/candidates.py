@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agent.ranking.thresholds import (
-    ANOMALOUS, CLEAR_DEMAND, DEFAULT_PERIOD_S, METRIC_CLOCK_SLACK, ONSET_SCORE_BAND, ONSET_TOLERANCE, RECOVERY_MARGIN,
+    ANOMALOUS, CLEAR_DEMAND, DEFAULT_PERIOD_S, METRIC_CLOCK_SLACK, ONSET_SCORE_BAND, ONSET_TOLERANCE, PLAIN_FAULT, RECOVERY_MARGIN,
     RECOVERY_POINTS, SYMPTOM_KINDS, TRAFFIC_WEIGHT,
 )
 from agent.state import Scope
@@ -339,6 +339,15 @@ def recovery(cand: Candidate) -> datetime | None:
     # those ended, a drift in what it uses (memory creeping since before) does not keep the
     # failure going. A resource seen only in what it uses is judged on that.
     felt = [f for f in cand.symptoms if not is_usage(f)] or cand.symptoms
+    # What made it a plain fault (a shift of half its level or more, PLAIN_FAULT): when every
+    # such shift ended, smaller drifts still under way (memory 3 % down, a latency 13 % up) are
+    # not the failure going on. A database whose CPU a reporting query doubled for nine minutes
+    # is over, though its latency drifts on; judged on the drifts it would look ongoing, and
+    # its spike would explain every caller that failed after it. Only where every symptom is a
+    # metric's: a log or trace finding has no known end, so nothing says it ended.
+    plain = [f for f in cand.symptoms if (e := relative_effect(f)) is not None and e >= PLAIN_FAULT]
+    if plain and all(metric(f) is not None for f in cand.symptoms):
+        felt = [f for f in plain if not is_usage(f)] or plain
     ends = []
     for f in felt:
         details = metric(f)
