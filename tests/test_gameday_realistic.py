@@ -24,6 +24,7 @@ from ui.cli import main
 FAMILIES = [
     "fault-under-way-at-window-start", "baseline-days-away", "five-minute-metrics", "one-second-metrics",
     "alarmed-series-missing", "creep-since-baseline", "cpu-hog", "memory-hog", "network-edge-delay", "noisy-neighbour",
+    "service-network-delay",
     "canary-deploy", "huge-shift-small-drifts", "no-tracing", "canary-deploy-metrics-only",
 ]
 CAUSES = {"dependency", "component", "constraint", "traffic", "change"}
@@ -210,6 +211,23 @@ def test_network_edge_delay_shows_at_the_caller_not_in_the_callee_s_own_latency(
     caller = "catalog" if root == "shop-db" else "storefront"
     before, after = before_after(inc, series(inc, caller, "Latency", "p99"))
     assert after > 1.3 * before
+
+
+def test_service_network_delay_makes_its_answers_and_its_own_calls_late_but_no_one_s_own_time():
+    inc = next(i for i in (incident("service-network-delay", s) for s in range(1, 11))
+               if i.manifest.ground_truth.resource == "catalog")
+    spans = inc.spans.assign(ms=(inc.spans.end - inc.spans.start).dt.total_seconds() * 1000)
+    after = spans.start >= pd.Timestamp(inc.onset) + timedelta(minutes=4)
+    before = (spans.start < pd.Timestamp(inc.onset)) & (spans.start >= pd.Timestamp(inc.onset) - timedelta(minutes=30))
+    parent = spans.set_index("span_id")["ms"]
+    served = spans[spans.service == "catalog"]
+    gap = served.parent_id.map(parent) - served.ms  # storefront's client span less catalog's own span
+    assert gap[after].median() > gap[before].median() + 100, "storefront gets catalog's answers late"
+    owner = spans.set_index("span_id")["service"]
+    db = spans[spans.service == "shop-db"].assign(caller=lambda d: d.parent_id.map(owner))
+    from_catalog, from_checkout = db[db.caller == "catalog"], db[db.caller == "checkout"]
+    assert from_catalog.ms[after].median() > from_catalog.ms[before].median() + 100, "catalog's own calls are late"
+    assert from_checkout.ms[after].median() < 1.5 * from_checkout.ms[before].median(), "the database serves others as before"
 
 
 def test_noisy_neighbour_loads_the_shared_database_and_the_alarm_is_on_the_neighbour():

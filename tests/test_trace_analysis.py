@@ -330,3 +330,50 @@ def test_own_errors_already_at_their_incident_rate_when_the_window_opens_begin_w
     incident = _own_spans(INC_T0, 60, set(range(0, 60)))
     errors = next(f for f in service_trace_findings(incident, baseline) if f.signal == "trace own errors")
     assert errors.onset == INC_T0
+
+
+def _late_sender(t0: datetime, prefix: str, delay_ms: float = 0.0) -> pd.DataFrame:
+    """front -> web (through front's client span) -> db, and job -> db, TRACES of each, one every 10 s.
+    db is a leaf recorded under its caller (as a database subsegment is). `delay_ms` delays every
+    packet web sends: front waits that much longer for web's answer (the gap between front's client
+    span and web's span), and web's database calls take that much longer (its db span)."""
+    rows = []
+    for i in range(TRACES):
+        jitter = JITTER_MS[i % len(JITTER_MS)]
+        start = t0 + timedelta(seconds=10 * i)
+        ms = lambda x: timedelta(milliseconds=x)  # noqa: E731
+        db = 10.0 + jitter + delay_ms
+        web = 5.0 + db
+        call = 2.0 + web + delay_ms
+        t = f"{prefix}-web-{i}"
+        rows += [
+            (t, f"{t}-front", None, "front", "GET /", start, start + ms(call + 3.0)),
+            (t, f"{t}-call", f"{t}-front", "front", "call web", start + ms(1.0), start + ms(1.0 + call)),
+            (t, f"{t}-web", f"{t}-call", "web", "handler", start + ms(2.0), start + ms(2.0 + web)),
+            (t, f"{t}-db", f"{t}-web", "db", "SELECT", start + ms(4.0), start + ms(4.0 + db)),
+        ]
+        t = f"{prefix}-job-{i}"
+        rows += [
+            (t, f"{t}-job", None, "job", "handle", start, start + ms(15.0 + jitter)),
+            (t, f"{t}-db", f"{t}-job", "db", "SELECT", start + ms(2.0), start + ms(12.0 + jitter)),
+        ]
+    frame = pd.DataFrame(rows, columns=["trace_id", "span_id", "parent_id", "service", "operation", "start", "end"])
+    frame = frame.assign(error=False, fault=False, status=None)
+    frame["start"] = pd.to_datetime(frame["start"], utc=True)
+    frame["end"] = pd.to_datetime(frame["end"], utc=True)
+    return frame
+
+
+def test_a_service_whose_every_packet_is_late_is_blamed_not_the_dependency_it_calls() -> None:
+    # From minute 10 everything web sends takes 150 ms longer: front gets its answers late, and
+    # web's database calls (job's are served as before) take 150 ms longer too. Both edges have
+    # web in common, and front's late answers already name it; db is not blamed.
+    baseline = _late_sender(BASE_T0, "b")
+    incident = pd.concat([
+        _late_sender(INC_T0, "n0"), _late_sender(INC_T0 + timedelta(minutes=5), "n1"),
+        _late_sender(INC_T0 + timedelta(minutes=10), "f", delay_ms=150.0),
+    ], ignore_index=True)
+    assert _signals(edge_trace_findings(incident, baseline)) == {("web", "network gap from front")}
+    # Had front's calls kept their time, web's slower database calls would be that edge's delay.
+    quiet_front = incident[~incident["trace_id"].str.startswith("f-web") | incident["service"].isin(["web", "db"])]
+    assert ("db", "edge latency from web") in _signals(edge_trace_findings(quiet_front, baseline))

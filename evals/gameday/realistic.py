@@ -5,7 +5,7 @@ recording that looks like real data: the fault already in effect when the window
 normal period days away, five-minute or one-second metrics, the alarmed series missing, a slow
 creep that began inside the baseline. New faults are what public fault-injection datasets
 have and the classic suite lacks: CPU and memory hogs whose callers show the latency, delay on
-one network edge, a noisy neighbour on a shared database, a canary deploy with per-revision
+one network edge or on everything one service sends, a noisy neighbour on a shared database, a canary deploy with per-revision
 metrics beside a benign one, and one huge shift among small drifts in many places.
 
 They are targets, not tuned cases: nothing here is shaped to what the engine finds.
@@ -175,6 +175,23 @@ def edge_delay(inj: Injection) -> None:
     sim.add_edge(caller, callee, latency_ms=sim.zonal(delay * sim.ramp(o, int(inj.rng.integers(1, 3)))))
     inj.alarms = [ALB_P99, ALB_AVG]
     inj.summary = f"calls {caller} -> {callee} take {delay:.0f} ms longer on the network from minute {o}"
+
+
+@scenario("service-network-delay", "component", "AWS::ECS::Service", "service-network-delay",
+          "Every packet one service sends is delayed (tc netem on its interface, as fault-injection tools do): its "
+          "callers get its answers late, and its own calls to its dependencies take longer, while every service's "
+          "own time stays normal.", suite="realistic")
+def service_delay(inj: Injection) -> None:
+    sim, o = inj.sim, inj.onset
+    service = inj.pick(["catalog", "cart", "checkout", "payments"])
+    inj.root, inj.hit = service, {service}
+    delay = inj.uniform(150, 350)
+    ramp = sim.ramp(o, int(inj.rng.integers(1, 3)))
+    # Its answers go out late to each caller, and its requests go out late to each dependency.
+    for call in [*inj.app.callers(service), *inj.app.callees(service)]:
+        sim.add_edge(call.caller, call.callee, latency_ms=sim.zonal(delay * ramp))
+    inj.alarms = [ALB_P99, ALB_AVG]
+    inj.summary = f"every packet {service} sends takes {delay:.0f} ms longer from minute {o}"
 
 
 @scenario("noisy-neighbour", "traffic", "AWS::ECS::Service", "noisy-neighbour",

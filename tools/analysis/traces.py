@@ -303,7 +303,20 @@ def edge_trace_findings(incident: pd.DataFrame, baseline: pd.DataFrame) -> list[
             "calls {caller} -> {callee} lose time between the services: median gap {base_ms:.1f} ms -> "
             "{inc_ms:.1f} ms while {callee}'s own time is unchanged",
         ))
-    return findings + _edge_latency_findings(inc, base)
+    return _late_senders_own_calls(findings + _edge_latency_findings(inc, base))
+
+
+def _late_senders_own_calls(findings: list[Finding]) -> list[Finding]:
+    """The edge findings less those on the calls of a service whose own callers get its answers late.
+
+    A delay in what one service sends (a degraded interface, tc netem) shows on every edge it
+    is an end of: its callers lose time waiting for its answers, and its own calls to its
+    dependencies take longer. The second looks like each dependency's network, but the service
+    is what those edges have in common, and its callers' findings already name it: its
+    dependencies are not blamed for it. A delay on one edge into a dependency leaves the edges
+    above it as they were (the caller's own span holds the slow call), so it is kept."""
+    late = {f.resource for f in findings}
+    return [f for f in findings if not (isinstance(d := f.evidence.details, TraceDetails) and d.caller in late)]
 
 
 def _edge_latency_findings(inc: pd.DataFrame, base: pd.DataFrame) -> list[Finding]:
