@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 from agent.ranking import rank
 from agent.state import Scope
 from domain.findings import MetricDetails
-from domain.models import Evidence, Finding, Resource, TimeWindow, Topology, Trigger
+from domain.models import Evidence, Finding, Trigger
+from tests.graphless import assumed_scope
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 TRIGGER = Trigger(
@@ -24,12 +25,7 @@ RESOURCES = ["web", "api", "db"]
 
 
 def _scope() -> Scope:
-    return Scope(
-        incident=TimeWindow(start=T0 - timedelta(hours=1), end=T0 + timedelta(minutes=30)),
-        baseline=TimeWindow(start=T0 - timedelta(hours=4), end=T0 - timedelta(hours=1)),
-        entry="web", resources=RESOURCES, call_graph="assumed",
-        topology=Topology(resources=[Resource(id=r, type="service") for r in RESOURCES]),
-    )
+    return assumed_scope(T0, "web", RESOURCES)
 
 
 def _shift(resource: str, metric: str, before: float, after: float, minute: float, score: float = 0.99,

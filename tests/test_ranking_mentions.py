@@ -12,7 +12,8 @@ from agent.ranking import rank
 from agent.ranking.mentions import named_calls
 from agent.state import Scope
 from domain.findings import LogDetails, MetricDetails
-from domain.models import Evidence, Finding, Resource, TimeWindow, Topology, Trigger
+from domain.models import Evidence, Finding, Trigger
+from tests.graphless import assumed_scope
 
 T0 = datetime(2024, 5, 1, 10, 0, tzinfo=timezone.utc)
 TRIGGER = Trigger(
@@ -23,12 +24,7 @@ RESOURCES = ["alb", "api", "db", "web"]
 
 
 def _scope() -> Scope:
-    return Scope(
-        incident=TimeWindow(start=T0 - timedelta(hours=1), end=T0 + timedelta(minutes=30)),
-        baseline=TimeWindow(start=T0 - timedelta(hours=4), end=T0 - timedelta(hours=1)),
-        entry="alb", resources=RESOURCES, call_graph="assumed",
-        topology=Topology(resources=[Resource(id=r, type="service") for r in RESOURCES]),
-    )
+    return assumed_scope(T0, "alb", RESOURCES)
 
 
 def _shift(resource: str, metric: str, before: float, after: float, minute: float, stat: str = "Average") -> Finding:
