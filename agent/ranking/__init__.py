@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from agent.calibration import calibrated
 from agent.ranking.candidates import (
-    Candidate, anomalous as anomalous_of, collect, demand_onset, limit_calls, inferred, inherited_recovery, is_traffic, magnitude,
+    Candidate, anomalous as anomalous_of, collect, demand_onset, inferred, inherited_recovery, is_traffic, limit_calls, magnitude,
     quiet_alarm, recovery,
 )
 from agent.ranking.cause import cause_of
