@@ -30,7 +30,7 @@ from agent.ranking.load import load_sources, working_for_callers
 from agent.ranking.mentions import named_calls
 from agent.ranking.path import checked_path
 from agent.ranking.scoring import (
-    confidence, echoes as echoes_of, explains, failing_requests, quiet_alarm_factor, score, score_changes, share,
+    confidence, echoes as echoes_of, explains, failing_requests, quiet_alarm_factor, score, score_changes, share, support,
 )
 from agent.ranking.thresholds import (
     ABSTAIN_BELOW, ANOMALOUS, CITED_CHANGES, CITED_SYMPTOMS, MAX_HYPOTHESES, RECOVERED_DISCOUNT, SUPPORTED, SYMPTOM_KINDS,
@@ -92,7 +92,8 @@ def rank(
     # anything, and where a resource calls what its errors name (`named_calls`). Paths are
     # checked on the graph as recorded: an assumed edge is not seen.
     topology = scope.topology.decoupled_at_buffers(scope.entry)
-    if not topology.maps(scope.entry):
+    graph_known = topology.maps(scope.entry)
+    if not graph_known:
         named = [e for e in named_calls(findings, topology.ids()) if e.callee != scope.entry]
         topology = topology.assuming_dependencies_of(scope.entry)
         topology = topology.model_copy(update={"edges": [*topology.edges, *named, *limit_calls(cands, scope.entry)]})
@@ -150,19 +151,28 @@ def rank(
         runner_up = leads[i + 1] if i + 1 < len(leads) else None
         evidence = confidence(cand, runner_up if i == 0 else leads[0], trigger_anomalous)
         scores.append(min(evidence, scores[-1]) if scores else evidence)
-    abstained = leads[0].score < SUPPORTED or scores[0] < ABSTAIN_BELOW
+    supported_by = support(leads[0], scores[0], trigger_anomalous, graph_known)
+    abstained = leads[0].score < SUPPORTED or supported_by < ABSTAIN_BELOW
     familiar = familiarity(findings, scope, trigger)
     ranked = [
         _ranked(cand, i + 1, evidence, cause_of(cand, topology, entry_demand), scope.entry,
-                supported=not abstained and cand.score >= SUPPORTED and evidence >= ABSTAIN_BELOW,
+                supported=not abstained and (i == 0 or (cand.score >= SUPPORTED and evidence >= ABSTAIN_BELOW)),
                 path=checked_path(scope.topology, cand.resource, scope.entry, cands, loads=cand.loads), unfamiliar=familiar.signals)
         for i, (cand, evidence) in enumerate(zip(leads, scores))
     ]
     reasoner = reasoner or DeterministicReasoner()
     hypotheses = reasoner.explain(ReasoningRequest(trigger=trigger, candidates=ranked, findings=findings, abstained=abstained))
+    notes: dict[str, list[str]] = {}
+    if not abstained and scores[0] < ABSTAIN_BELOW and len(leads) > 1:
+        # Answered though a rival costs the top most of its evidence (`support`): say who.
+        notes.setdefault(leads[0].resource, []).append(
+            f"{leads[1].resource} scores nearly as high ({leads[1].score:.2f} against {leads[0].score:.2f}): "
+            "the evidence barely tells them apart, so check both."
+        )
     why_lower = familiar.sentence()
     hypotheses = [
-        h.model_copy(update={"unfamiliar": familiar.signals, "reasoning": f"{h.reasoning} {why_lower}" if why_lower else h.reasoning})
+        h.model_copy(update={"unfamiliar": familiar.signals,
+                             "reasoning": " ".join([h.reasoning, *notes.get(h.resource, []), *([why_lower] if why_lower else [])])})
         for h in hypotheses
     ]
     if not abstained:
@@ -172,7 +182,7 @@ def rank(
     shortfall = (
         f"best candidate score {leads[0].score:.2f} for {leads[0].resource}, below {SUPPORTED:.2f}"
         if leads[0].score < SUPPORTED else
-        f"best evidence score {scores[0]:.2f} for {leads[0].resource}, below {ABSTAIN_BELOW:.2f}"
+        f"best evidence score {supported_by:.3f} for {leads[0].resource}, below {ABSTAIN_BELOW:.2f}"
     )
     return Ranking(hypotheses, True, (
         f"No root cause is supported strongly enough ({shortfall}); the hypotheses below are weak leads. "

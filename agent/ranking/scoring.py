@@ -262,6 +262,25 @@ def confidence(top: Candidate, runner_up: Candidate | None, trigger_anomalous: b
     return round(max(0.0, min(MAX_EVIDENCE_SCORE, value)), 3)
 
 
+def support(top: Candidate, evidence: float, trigger_anomalous: bool, graph_known: bool) -> float:
+    """The evidence that the alarm has a root cause at all, on which the engine answers or abstains
+    (`evidence`: the top's evidence score, `confidence`; `graph_known`: the calls of the alarmed
+    resource were recorded, not assumed).
+
+    Abstaining says no root cause is supported: the alarm may be false. With a recorded call
+    graph, a rival scoring nearly as high as the top is ambiguous evidence (neither the graph nor
+    the timing told them apart), so it counts. With none, every resource is assumed to be a
+    dependency of the alarmed one and none of another (`Topology.assuming_dependencies_of`), so
+    failing dependencies tie by construction: the tie says the map is missing, not that the alarm
+    may be false. There, when the top accounts for (part of) the alarm, the rival lowers its
+    confidence but not the decision to answer, and the support is the top's evidence without the
+    rival. A top that accounts for none of the alarm is a cause only as far as it stands out from
+    the other anomalies: for it the rival still counts."""
+    if graph_known or top.explains_alarm <= 0.0:
+        return evidence
+    return confidence(top, None, trigger_anomalous)
+
+
 def echoes(alarm_normal: list[Finding], cands: dict[str, Candidate], topology: Topology, entry: str) -> dict[str, Candidate]:
     """The failing dependencies of the alarmed resource whose shift of the alarmed metric the
     alarmed series echoed, too faintly to count as a shift of its own (the metric analysis

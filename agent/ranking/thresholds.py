@@ -84,7 +84,8 @@ FULL_MARGIN = 0.3
 # Never claim certainty: an evidence score is at most this.
 MAX_EVIDENCE_SCORE = 0.99
 # The operating point for abstention: below this evidence score the top hypothesis is shown
-# as a weak lead but the investigation says no root cause is supported (false alarms).
+# as a weak lead but the investigation says no root cause is supported (false alarms). With no
+# recorded call graph a close rival does not count towards it (scoring.support).
 ABSTAIN_BELOW = 0.4
 # When the alarmed metric shows no sustained shift, a false alarm is as plausible as a fault
 # the alarm metric barely saw (a one-point breach on 5-minute data looks the same for both):
