@@ -162,17 +162,17 @@ def rank(
     ]
     reasoner = reasoner or DeterministicReasoner()
     hypotheses = reasoner.explain(ReasoningRequest(trigger=trigger, candidates=ranked, findings=findings, abstained=abstained))
-    notes: dict[str, list[str]] = {}
-    if not abstained and scores[0] < ABSTAIN_BELOW and len(leads) > 1:
-        # Answered though a rival costs the top most of its evidence (`support`): say who.
-        notes.setdefault(leads[0].resource, []).append(
-            f"{leads[1].resource} scores nearly as high ({leads[1].score:.2f} against {leads[0].score:.2f}): "
-            "the evidence barely tells them apart, so check both."
-        )
+    # Answered though a rival costs the top most of its evidence (`support`): say who.
+    rival = (
+        f"{leads[1].resource} scores nearly as high ({leads[1].score:.2f} against {leads[0].score:.2f}): "
+        "the evidence barely tells them apart, so check both."
+        if not abstained and scores[0] < ABSTAIN_BELOW and len(leads) > 1 else None
+    )
     why_lower = familiar.sentence()
     hypotheses = [
-        h.model_copy(update={"unfamiliar": familiar.signals,
-                             "reasoning": " ".join([h.reasoning, *notes.get(h.resource, []), *([why_lower] if why_lower else [])])})
+        h.model_copy(update={"unfamiliar": familiar.signals, "reasoning": " ".join(filter(None, [
+            h.reasoning, rival if h.resource == leads[0].resource else None, why_lower,
+        ]))})
         for h in hypotheses
     ]
     if not abstained:
